@@ -1,0 +1,150 @@
+// autoneural C++ API: load a language model, tokenize, evaluate, sample, generate.
+//
+//   auto model = autoneural::Model::load("lfm2-1.2b-q4_0.gguf");      // or a Hugging Face directory
+//   autoneural::Session session(model, {.n_ctx = 4096});
+//   autoneural::GenerateOptions opts;  opts.max_tokens = 64;
+//   session.generate(model->tokenize(prompt, true, true), opts,
+//                    [](std::string_view text) { std::cout << text << std::flush; return true; });
+//
+// Errors in input (files, ids, lengths) throw autoneural::Error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "autoneural/error.h"
+
+namespace autoneural {
+
+struct ModelOptions {
+  int n_threads = 0;  // 0: one per available core
+};
+
+struct ModelInfo {
+  std::string architecture;   // "lfm2"
+  std::string path;
+  std::string weight_type;    // most common matrix type, e.g. "q4_0"
+  int64_t n_params = 0;
+  size_t file_bytes = 0;
+  int64_t n_vocab = 0, hidden = 0, n_layers = 0, n_attention_layers = 0, n_head = 0, n_head_kv = 0,
+          head_dim = 0, ff = 0, conv_l_cache = 0, context_train = 0;
+};
+
+struct ChatMessage {
+  std::string role;     // system, user, assistant, tool
+  std::string content;
+};
+
+class Model {
+ public:
+  static std::shared_ptr<Model> load(const std::string& path, const ModelOptions& options = {});
+  ~Model();
+
+  const ModelInfo& info() const;
+  int n_threads() const;
+
+  std::vector<int32_t> tokenize(std::string_view text, bool add_special, bool parse_special) const;
+  // Raw bytes of one token (may be an incomplete UTF-8 sequence); control tokens render as their text
+  // when render_special is true.
+  std::string token_to_piece(int32_t id, bool render_special = true) const;
+  std::string detokenize(const std::vector<int32_t>& ids, bool render_special = true) const;
+  std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
+  int32_t bos() const;
+  int32_t eos() const;
+  // End of generation: EOS or the end-of-turn marker <|im_end|>.
+  bool is_end_of_generation(int32_t id) const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+enum class CacheType { F32, F16 };
+
+struct SessionOptions {
+  int64_t n_ctx = 4096;       // positions the session can hold
+  int64_t n_batch = 512;      // prefill chunk size
+  CacheType cache_type = CacheType::F16;
+};
+
+struct SamplingOptions {
+  float temperature = 0.8f;   // <= 0: greedy
+  int top_k = 40;             // <= 0: off
+  float top_p = 0.95f;        // >= 1: off
+  float min_p = 0.05f;        // <= 0: off
+  float repeat_penalty = 1.0f;  // 1: off
+  int repeat_last_n = 64;
+  uint64_t seed = 0xA17015EEDull;
+};
+
+struct GenerateOptions {
+  int max_tokens = 128;
+  SamplingOptions sampling;
+  std::vector<std::string> stop;  // stop strings (not included in the output)
+  bool render_special = false;    // print control tokens
+};
+
+struct GenerateResult {
+  std::vector<int32_t> tokens;
+  std::string text;
+  std::string stop_reason;  // "eos", "stop_string", "length", "context", "callback"
+  int64_t prompt_tokens = 0;
+  double prompt_ms = 0, generate_ms = 0;
+};
+
+struct StateMemory {
+  size_t conv_bytes = 0;          // constant, independent of the context
+  size_t kv_bytes_allocated = 0;  // attention caches as allocated for n_ctx
+  size_t kv_bytes_per_token = 0;  // growth of the attention caches per position
+};
+
+class Session {
+ public:
+  Session(std::shared_ptr<const Model> model, const SessionOptions& options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+
+  // Appends tokens (or embedding rows [n][hidden]) to the sequence. With all_logits the logits of every
+  // position are returned ([n][n_vocab]); otherwise only the last row. Exceeding n_ctx throws Error and
+  // leaves the session unchanged.
+  std::vector<float> decode(std::span<const int32_t> tokens, bool all_logits = false);
+  std::vector<float> decode_embeddings(std::span<const float> rows, bool all_logits = false);
+
+  // Prompt + sampled continuation. on_text receives each newly completed piece of UTF-8 text; returning
+  // false stops generation.
+  GenerateResult generate(std::span<const int32_t> prompt, const GenerateOptions& options,
+                          const std::function<bool(std::string_view)>& on_text = {});
+
+  int64_t n_past() const;
+  int64_t n_ctx() const;
+  void reset();
+  StateMemory memory() const;
+  const Model& model() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Picks the next token from a row of logits. Keeps its own random state (seeded by options.seed).
+class Sampler {
+ public:
+  explicit Sampler(const SamplingOptions& options);
+  ~Sampler();
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace autoneural

@@ -1,0 +1,33 @@
+// Writing LFM2 models as GGUF files that both autoneural and llama.cpp load: conversion of a Hugging Face
+// checkpoint (`autoneural convert`) and random-weight models of the published shapes
+// (`autoneural make-model`), so that benchmarks need no download.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "format/tensor_type.h"
+#include "model/lfm2_config.h"
+
+namespace autoneural::model {
+
+// fraction in [0, 1]; `what` names the current step (a tensor name).
+using ProgressFn = std::function<void(double fraction, std::string_view what)>;
+
+// The type a tensor is stored with when the file's target type is `target`, following llama.cpp's
+// converter: 1-D tensors, norms and short-conv kernels stay F32; matrices whose rows do not divide into
+// quantization blocks fall back to F16.
+TensorType lfm2_storage_type(std::string_view gguf_name, const std::vector<int64_t>& ne, TensorType target);
+
+// Hugging Face directory (config.json, safetensors, tokenizer.json) → GGUF, written atomically.
+void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, TensorType target,
+                             const ProgressFn& progress = {});
+
+// A random-weight LFM2 of `config`'s shape with a synthetic byte-level BPE vocabulary of n_vocab
+// tokens, weights drawn from a seeded generator (the same seed gives the same file).
+void make_random_lfm2(const Lfm2Config& config, TensorType target, const std::string& out_path, uint64_t seed,
+                      const ProgressFn& progress = {});
+
+}  // namespace autoneural::model

@@ -1,0 +1,67 @@
+// How a model's operations are executed.
+//
+// Model components (src/model) say *what* is computed, as a sequence of calls on this interface; a
+// backend decides *how*: in float with SIMD kernels (FloatBackend), and later with fake quantization
+// (sim), bit-true integer arithmetic (npu) or on a GPU. Every call names its site ("blk.3.ffn_up") so that
+// a quantizing backend can look up per-tensor activation scales and a profiler can attribute time.
+//
+// All activations are row-major float arrays: `n` rows (tokens) of `dim` values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "kernels/matmul.h"
+#include "runtime/sequence_state.h"
+
+namespace autoneural::runtime {
+
+class ThreadPool;
+
+struct Weight {
+  std::string name;          // GGUF tensor name
+  kernels::Matrix matrix;    // [rows = out features][cols = in features]
+};
+
+struct AttentionShape {
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim = 0;
+  int64_t n_ctx = 0;
+  float scale = 1.0f;  // applied to q·k
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual ThreadPool& pool() = 0;
+
+  // y[n][w.rows] = x[n][w.cols] · Wᵀ
+  virtual void linear(const Weight& w, const float* x, int64_t n, float* y) = 0;
+  // Per row of `dim` values: y = x / sqrt(mean(x²) + eps) * weight. x and y may alias.
+  virtual void rms_norm(std::string_view site, const float* x, const float* weight, int64_t n, int64_t dim,
+                        float eps, float* y) = 0;
+  // y = silu(gate) * up, element-wise over `count` values.
+  virtual void swiglu(std::string_view site, const float* gate, const float* up, int64_t count, float* y) = 0;
+  // acc += x, element-wise (residual connections).
+  virtual void add(std::string_view site, float* acc, const float* x, int64_t count) = 0;
+  // NEOX rotary embedding in place on x[n][n_heads][head_dim], row t at position pos0 + t.
+  virtual void rope(std::string_view site, float* x, int64_t n, int64_t n_heads, int64_t head_dim, int64_t pos0,
+                    float theta) = 0;
+  // Gated short convolution (§3.2 steps 2–4) for n consecutive tokens of one sequence:
+  // bcx[n][3·dim] holds B, C, X; kernel[dim][l_cache]; state[(l_cache-1)][dim] holds the previous U's
+  // (oldest first) and is updated; z[n][dim] = C ⊙ conv(U = B ⊙ X).
+  virtual void short_conv(std::string_view site, const float* bcx, const float* kernel, int64_t l_cache,
+                          int64_t n, int64_t dim, float* state, float* z) = 0;
+  // Writes k, v ([n][n_head_kv][head_dim]) into the cache at positions pos0..pos0+n-1.
+  virtual void store_kv(std::string_view site, KvLayer& cache, const AttentionShape& shape, const float* k,
+                        const float* v, int64_t pos0, int64_t n) = 0;
+  // Causal attention of q[n][n_head][head_dim] (positions pos0..) over cached positions [0, pos0 + n);
+  // writes out[n][n_head][head_dim].
+  virtual void attention(std::string_view site, const KvLayer& cache, const AttentionShape& shape, const float* q,
+                         int64_t pos0, int64_t n, float* out) = 0;
+};
+
+}  // namespace autoneural::runtime

@@ -1,0 +1,38 @@
+// The default backend: float32 activations, weights used in place in their file format, SIMD kernels
+// chosen at run time (src/kernels/dispatch.h).
+#pragma once
+
+#include <memory>
+
+#include "runtime/backend.h"
+#include "runtime/thread_pool.h"
+
+namespace autoneural::runtime {
+
+class FloatBackend : public Backend {
+ public:
+  explicit FloatBackend(int n_threads);
+
+  std::string_view name() const override { return "float"; }
+  ThreadPool& pool() override { return pool_; }
+
+  void linear(const Weight& w, const float* x, int64_t n, float* y) override;
+  void rms_norm(std::string_view site, const float* x, const float* weight, int64_t n, int64_t dim, float eps,
+                float* y) override;
+  void swiglu(std::string_view site, const float* gate, const float* up, int64_t count, float* y) override;
+  void add(std::string_view site, float* acc, const float* x, int64_t count) override;
+  void rope(std::string_view site, float* x, int64_t n, int64_t n_heads, int64_t head_dim, int64_t pos0,
+            float theta) override;
+  void short_conv(std::string_view site, const float* bcx, const float* kernel, int64_t l_cache, int64_t n,
+                  int64_t dim, float* state, float* z) override;
+  void store_kv(std::string_view site, KvLayer& cache, const AttentionShape& shape, const float* k, const float* v,
+                int64_t pos0, int64_t n) override;
+  void attention(std::string_view site, const KvLayer& cache, const AttentionShape& shape, const float* q,
+                 int64_t pos0, int64_t n, float* out) override;
+
+ private:
+  ThreadPool pool_;
+  kernels::MatmulScratch scratch_;
+};
+
+}  // namespace autoneural::runtime

@@ -1,0 +1,68 @@
+// Per-sequence decoding state of a hybrid model: a rolling window of recent inputs for each short-conv
+// layer and a key/value cache for each attention layer (architecture-reference §3.3).
+//
+// The conv state is constant-size (l_cache - 1 steps × hidden per conv layer) while the KV cache grows
+// with the context; that difference is what lets LFM2 hold a long context in little memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace autoneural::runtime {
+
+enum class CacheType { F32, F16 };
+std::string_view cache_type_name(CacheType t);
+
+struct StateShape {
+  int64_t n_layers = 0;
+  std::vector<bool> is_attention;
+  int64_t hidden = 0;        // conv state channels
+  int64_t conv_steps = 2;    // l_cache - 1
+  int64_t n_head_kv = 0;
+  int64_t head_dim = 0;
+  int64_t n_ctx = 0;         // positions the KV cache holds
+  CacheType cache_type = CacheType::F16;
+};
+
+// KV cache of one attention layer: K and V as [n_ctx][n_head_kv][head_dim], in F32 or F16.
+struct KvLayer {
+  std::vector<float> k32, v32;
+  std::vector<uint16_t> k16, v16;
+};
+
+class SequenceState {
+ public:
+  explicit SequenceState(const StateShape& shape);
+
+  const StateShape& shape() const { return shape_; }
+  int64_t n_past() const { return n_past_; }
+  void set_n_past(int64_t n) { n_past_ = n; }
+  // Forget everything (a new conversation).
+  void reset();
+  // Roll back to `n` positions. Only the attention caches can be truncated; the conv state is a
+  // running summary, so truncating is only exact to 0 or to a checkpoint taken with save_conv().
+  void truncate_kv(int64_t n) { n_past_ = n; }
+
+  float* conv(int64_t layer) { return conv_[layer].data(); }  // [conv_steps][hidden], oldest first
+  KvLayer& kv(int64_t layer) { return kv_[layer]; }
+
+  // Memory the state occupies now, and its parts (bytes).
+  size_t conv_bytes() const;
+  size_t kv_bytes_allocated() const;
+  // KV bytes needed per cached position (all attention layers).
+  size_t kv_bytes_per_token() const { return kv_bytes_per_token(shape_); }
+
+  // The same quantities computed from a shape alone (for reports, without allocating a state).
+  static size_t conv_bytes(const StateShape& shape);
+  static size_t kv_bytes_per_token(const StateShape& shape);
+
+ private:
+  StateShape shape_;
+  int64_t n_past_ = 0;
+  std::vector<std::vector<float>> conv_;
+  std::vector<KvLayer> kv_;
+};
+
+}  // namespace autoneural::runtime

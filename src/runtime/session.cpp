@@ -1,0 +1,140 @@
+#include <algorithm>
+#include <chrono>
+
+#include "runtime/float_backend.h"
+#include "runtime/model_impl.h"
+#include "runtime/stop_strings.h"
+
+namespace autoneural {
+
+struct Session::Impl {
+  std::shared_ptr<const Model> model;
+  SessionOptions options;
+  std::unique_ptr<runtime::Backend> backend;
+  std::unique_ptr<runtime::SequenceState> state;
+  model::Lfm2Workspace ws;
+
+  // Runs rows through the model in chunks of n_batch; returns the last row's or every row's logits.
+  std::vector<float> run(const int32_t* tokens, const float* rows, int64_t n, bool all_logits) {
+    const auto& lm = *model->impl().lm;
+    const int64_t vocab = lm.config().n_vocab, d = lm.config().hidden;
+    if (n <= 0) throw Error("decode: nothing to evaluate");
+    if (state->n_past() + n > options.n_ctx)
+      throw Error("input of " + std::to_string(n) + " tokens at position " + std::to_string(state->n_past()) +
+                  " does not fit the context length " + std::to_string(options.n_ctx) +
+                  " (raise it with -c / n_ctx)");
+    if (tokens)
+      for (int64_t i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= vocab)
+          throw Error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary (size " +
+                      std::to_string(vocab) + ")");
+    std::vector<float> logits(static_cast<size_t>((all_logits ? n : 1) * vocab));
+    for (int64_t b = 0; b < n; b += options.n_batch) {
+      const int64_t len = std::min(options.n_batch, n - b);
+      const bool last_chunk = b + len == n;
+      const auto mode = all_logits ? model::LogitsRows::All
+                                   : (last_chunk ? model::LogitsRows::Last : model::LogitsRows::None);
+      float* out = all_logits ? logits.data() + b * vocab : logits.data();
+      lm.forward(*backend, *state, tokens ? tokens + b : nullptr, rows ? rows + b * d : nullptr, len, mode, out, ws);
+    }
+    return logits;
+  }
+};
+
+Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
+  if (!model) throw Error("session: no model");
+  if (options.n_ctx <= 0) throw Error("context length must be positive");
+  if (options.n_batch <= 0) throw Error("batch size must be positive");
+  impl_->model = std::move(model);
+  impl_->options = options;
+  impl_->backend = std::make_unique<runtime::FloatBackend>(impl_->model->n_threads());
+  const auto cache = options.cache_type == CacheType::F32 ? runtime::CacheType::F32 : runtime::CacheType::F16;
+  impl_->state = std::make_unique<runtime::SequenceState>(impl_->model->impl().lm->state_shape(options.n_ctx, cache));
+}
+
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+
+std::vector<float> Session::decode(std::span<const int32_t> tokens, bool all_logits) {
+  return impl_->run(tokens.data(), nullptr, static_cast<int64_t>(tokens.size()), all_logits);
+}
+
+std::vector<float> Session::decode_embeddings(std::span<const float> rows, bool all_logits) {
+  const int64_t d = impl_->model->info().hidden;
+  if (rows.size() % static_cast<size_t>(d) != 0)
+    throw Error("embedding input of " + std::to_string(rows.size()) + " values is not a multiple of the hidden size " +
+                std::to_string(d));
+  return impl_->run(nullptr, rows.data(), static_cast<int64_t>(rows.size()) / d, all_logits);
+}
+
+GenerateResult Session::generate(std::span<const int32_t> prompt, const GenerateOptions& options,
+                                 const std::function<bool(std::string_view)>& on_text) {
+  using clock = std::chrono::steady_clock;
+  const Model& m = *impl_->model;
+  GenerateResult result;
+  result.prompt_tokens = static_cast<int64_t>(prompt.size());
+  if (prompt.empty()) throw Error("generate: the prompt is empty");
+  if (n_past() + static_cast<int64_t>(prompt.size()) >= n_ctx())
+    throw Error("the prompt has " + std::to_string(prompt.size()) + " tokens, which leaves no room in the context of " +
+                std::to_string(n_ctx()) + " (raise it with -c)");
+  std::vector<int32_t> history(prompt.begin(), prompt.end());
+  const auto t0 = clock::now();
+  std::vector<float> logits = decode(prompt);
+  const auto t1 = clock::now();
+  result.prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+
+  Sampler sampler(options.sampling);
+  tokenizer::StreamDecoder utf8(*m.impl().tok, options.render_special);
+  runtime::StopStringFilter stops(options.stop);
+  auto emit = [&](const std::string& text) {
+    if (text.empty()) return true;
+    result.text += text;
+    return on_text ? on_text(text) : true;
+  };
+  result.stop_reason = "length";
+  for (int i = 0; i < options.max_tokens; ++i) {
+    const int32_t id = sampler.sample(logits, history);
+    if (m.is_end_of_generation(id)) {
+      result.stop_reason = "eos";
+      break;
+    }
+    result.tokens.push_back(id);
+    history.push_back(id);
+    const auto filtered = stops.push(utf8.push(id));
+    if (!emit(filtered.text)) {
+      result.stop_reason = "callback";
+      break;
+    }
+    if (filtered.stopped) {
+      result.stop_reason = "stop_string";
+      break;
+    }
+    if (i + 1 == options.max_tokens) break;
+    if (n_past() + 1 > n_ctx()) {
+      result.stop_reason = "context";
+      break;
+    }
+    logits = decode(std::span<const int32_t>(&id, 1));
+  }
+  if (result.stop_reason != "stop_string" && result.stop_reason != "callback") {
+    const auto rest = stops.push(utf8.flush());
+    emit(rest.text + (rest.stopped ? "" : stops.flush()));
+  }
+  result.generate_ms = std::chrono::duration<double, std::milli>(clock::now() - t1).count();
+  return result;
+}
+
+int64_t Session::n_past() const { return impl_->state->n_past(); }
+int64_t Session::n_ctx() const { return impl_->options.n_ctx; }
+void Session::reset() { impl_->state->reset(); }
+const Model& Session::model() const { return *impl_->model; }
+
+StateMemory Session::memory() const {
+  StateMemory m;
+  m.conv_bytes = impl_->state->conv_bytes();
+  m.kv_bytes_allocated = impl_->state->kv_bytes_allocated();
+  m.kv_bytes_per_token = impl_->state->kv_bytes_per_token();
+  return m;
+}
+
+}  // namespace autoneural

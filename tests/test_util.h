@@ -1,0 +1,78 @@
+// Shared helpers for the test suite: fixture paths, .npy references, comparison metrics.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "format/npy.h"
+
+namespace autoneural::test {
+
+inline std::string fixture(const std::string& rel) { return std::string(AUTONEURAL_FIXTURES_DIR) + "/" + rel; }
+inline std::string lfm2_tiny(const std::string& rel) { return fixture("text/lfm2-tiny/" + rel); }
+
+inline std::vector<float> npy_f32(const std::string& path) {
+  auto a = format::read_npy(path);
+  return a.f32;
+}
+inline std::vector<int32_t> npy_i32(const std::string& path) {
+  auto a = format::read_npy(path);
+  return std::vector<int32_t>(a.i64.begin(), a.i64.end());
+}
+
+struct Diff {
+  double max_abs = 0, max_ref = 0, rel_rms = 0;
+  double top1_agree = 0;  // fraction of rows with equal argmax
+};
+
+// Row-wise comparison of two [rows][cols] arrays.
+inline Diff compare(const std::vector<float>& got, const std::vector<float>& ref, int64_t cols) {
+  Diff d;
+  EXPECT_EQ(got.size(), ref.size());
+  const size_t n = std::min(got.size(), ref.size());
+  double se = 0, sr = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const double e = static_cast<double>(got[i]) - ref[i];
+    d.max_abs = std::max(d.max_abs, std::abs(e));
+    d.max_ref = std::max(d.max_ref, std::abs(static_cast<double>(ref[i])));
+    se += e * e;
+    sr += static_cast<double>(ref[i]) * ref[i];
+  }
+  d.rel_rms = sr > 0 ? std::sqrt(se / sr) : 0;
+  const int64_t rows = static_cast<int64_t>(n) / cols;
+  int64_t agree = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    auto g = got.begin() + r * cols, f = ref.begin() + r * cols;
+    agree += (std::max_element(g, g + cols) - g) == (std::max_element(f, f + cols) - f);
+  }
+  d.top1_agree = rows ? static_cast<double>(agree) / static_cast<double>(rows) : 1.0;
+  return d;
+}
+
+// A fresh temporary directory, removed when the object goes away.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "autoneural-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data()) ? tmpl : std::string();
+    if (path_.empty()) throw std::runtime_error("mkdtemp failed");
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace autoneural::test

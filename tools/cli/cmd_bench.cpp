@@ -1,0 +1,130 @@
+// autoneural bench: prefill and decode throughput, time to first token, memory — measured the way
+// llama-bench measures (pp: a prompt of -p tokens from an empty context; tg: -n tokens decoded one at a
+// time from an empty context), so the two tools' numbers can be put side by side.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "args.h"
+#include "common.h"
+
+namespace autoneural::cli {
+
+namespace {
+
+struct Stats {
+  double mean = 0, stddev = 0;
+};
+Stats stats(const std::vector<double>& v) {
+  Stats s;
+  for (double x : v) s.mean += x;
+  s.mean /= static_cast<double>(v.size());
+  for (double x : v) s.stddev += (x - s.mean) * (x - s.mean);
+  s.stddev = v.size() > 1 ? std::sqrt(s.stddev / static_cast<double>(v.size() - 1)) : 0.0;
+  return s;
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  std::string model_path, cache = "f16";
+  int64_t n_prompt = 512, n_gen = 128, n_ctx = 4096, n_batch = 512;
+  int threads = 2, reps = 3;
+  bool json = false;
+  ArgParser p("bench", "Measures prefill (pp) and decode (tg) speed, time to first token and memory.");
+  p.option({"-m", "--model"}, &model_path, "PATH", "GGUF file or Hugging Face directory (required)");
+  p.option({"-p", "--n-prompt"}, &n_prompt, "N", "prompt tokens for the prefill test (default 512)");
+  p.option({"-n", "--n-gen"}, &n_gen, "N", "tokens for the decode test (default 128)");
+  p.option({"-t", "--threads"}, &threads, "N", "threads (default 2)");
+  p.option({"-r", "--repetitions"}, &reps, "N", "repetitions of each test (default 3)");
+  p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length to allocate (default 4096)");
+  p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 512)");
+  p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
+  p.flag({"--json"}, &json, "print one JSON object");
+  if (!p.parse(argc, argv)) return 0;
+  if (model_path.empty()) throw UsageError("bench needs a model (-m PATH)");
+  if (n_prompt < 1 || n_gen < 1 || reps < 1) throw UsageError("-p, -n and -r must be positive");
+  if (n_prompt > n_ctx || n_gen > n_ctx) throw UsageError("-p and -n must fit the context (-c)");
+
+  auto model = Model::load(model_path, {threads});
+  const SessionOptions so{n_ctx, n_batch, parse_cache_type(cache)};
+  std::mt19937 rng(1234);
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(model->info().n_vocab - 1));
+  std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));
+  for (auto& t : prompt) t = pick(rng);
+
+  using clock = std::chrono::steady_clock;
+  auto ms_since = [](clock::time_point t) { return std::chrono::duration<double, std::milli>(clock::now() - t).count(); };
+  Session session(model, so);
+  // Warm-up: fault in the mapped weights and size the scratch buffers once.
+  session.decode(std::span<const int32_t>(prompt.data(), std::min<size_t>(prompt.size(), 16)));
+
+  std::vector<double> pp_rate, tg_rate, ttft;
+  for (int r = 0; r < reps; ++r) {
+    session.reset();
+    auto t0 = clock::now();
+    const auto logits = session.decode(prompt);
+    Sampler greedy({.temperature = 0});
+    volatile int32_t first = greedy.sample(logits, {});
+    (void)first;
+    const double ms = ms_since(t0);
+    ttft.push_back(ms);
+    pp_rate.push_back(static_cast<double>(n_prompt) / (ms / 1000.0));
+
+    session.reset();
+    int32_t tok = prompt[0];
+    t0 = clock::now();
+    for (int64_t i = 0; i < n_gen; ++i) {
+      const auto row = session.decode(std::span<const int32_t>(&tok, 1));
+      tok = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    }
+    tg_rate.push_back(static_cast<double>(n_gen) / (ms_since(t0) / 1000.0));
+  }
+  const Stats pp = stats(pp_rate), tg = stats(tg_rate), tt = stats(ttft);
+  const StateMemory mem = session.memory();
+  const double peak_mb = static_cast<double>(peak_rss_bytes()) / (1024.0 * 1024.0);
+  const auto& info = model->info();
+  if (json) {
+    nlohmann::json j;
+    j["model"] = info.path;
+    j["weight_type"] = info.weight_type;
+    j["n_params"] = info.n_params;
+    j["file_mb"] = static_cast<double>(info.file_bytes) / (1024.0 * 1024.0);
+    j["threads"] = threads;
+    j["n_prompt"] = n_prompt;
+    j["n_gen"] = n_gen;
+    j["n_ctx"] = n_ctx;
+    j["repetitions"] = reps;
+    j["prefill_tok_s"] = pp.mean;
+    j["prefill_tok_s_std"] = pp.stddev;
+    j["decode_tok_s"] = tg.mean;
+    j["decode_tok_s_std"] = tg.stddev;
+    j["ttft_ms"] = tt.mean;
+    j["peak_rss_mb"] = peak_mb;
+    j["state_conv_bytes"] = mem.conv_bytes;
+    j["state_kv_bytes_per_token"] = mem.kv_bytes_per_token;
+    j["state_kv_bytes_allocated"] = mem.kv_bytes_allocated;
+    j["cache_type"] = cache;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::printf("model: %s (%s, %.2f B params, %s)\n", info.path.c_str(), info.weight_type.c_str(),
+                static_cast<double>(info.n_params) / 1e9, human_bytes(static_cast<double>(info.file_bytes)).c_str());
+    std::printf("threads: %d, repetitions: %d\n", threads, reps);
+    std::printf("prefill  pp%-5lld %10.2f ± %.2f tok/s\n", static_cast<long long>(n_prompt), pp.mean, pp.stddev);
+    std::printf("decode   tg%-5lld %10.2f ± %.2f tok/s\n", static_cast<long long>(n_gen), tg.mean, tg.stddev);
+    std::printf("time to first token (%lld-token prompt): %.1f ms\n", static_cast<long long>(n_prompt), tt.mean);
+    std::printf("peak resident memory: %.1f MiB\n", peak_mb);
+    std::printf("state per sequence: conv %s (constant) + KV %s per token (%s allocated for %lld positions, %s)\n",
+                human_bytes(static_cast<double>(mem.conv_bytes)).c_str(),
+                human_bytes(static_cast<double>(mem.kv_bytes_per_token)).c_str(),
+                human_bytes(static_cast<double>(mem.kv_bytes_allocated)).c_str(), static_cast<long long>(n_ctx),
+                cache.c_str());
+  }
+  return 0;
+}
+
+}  // namespace autoneural::cli

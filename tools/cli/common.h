@@ -1,0 +1,42 @@
+// Pieces shared by the subcommands: the command table, progress display, peak memory.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "autoneural/llm.h"
+
+namespace autoneural::cli {
+
+// Each subcommand: argv excludes the program and subcommand names. Returns the process exit code.
+int cmd_generate(int argc, char** argv);
+int cmd_tokenize(int argc, char** argv);
+int cmd_logits(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
+int cmd_make_model(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+
+// Progress bar on stderr, redrawn in place when stderr is a terminal, a line per 10% otherwise.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::string label);
+  ~ProgressBar();
+  void update(double fraction, std::string_view what);
+  void finish();
+
+ private:
+  std::string label_;
+  bool tty_;
+  int last_step_ = -1;
+  bool done_ = false;
+};
+
+CacheType parse_cache_type(const std::string& name);
+std::string read_file_or_throw(const std::string& path);
+// Peak resident set size of this process, in bytes.
+size_t peak_rss_bytes();
+std::string human_bytes(double bytes);
+
+}  // namespace autoneural::cli

@@ -1,0 +1,60 @@
+// autoneural command-line tool: one subcommand per file in this folder.
+#include <cstring>
+#include <iostream>
+
+#include "args.h"
+#include "common.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const Command kCommands[] = {
+    {"generate", autoneural::cli::cmd_generate, "generate text from a prompt (streams to stdout)"},
+    {"tokenize", autoneural::cli::cmd_tokenize, "show the token ids of a text"},
+    {"logits", autoneural::cli::cmd_logits, "write the logits of every position of a prompt as .npy"},
+    {"bench", autoneural::cli::cmd_bench, "measure prefill and decode speed, time to first token and memory"},
+    {"convert", autoneural::cli::cmd_convert, "convert a Hugging Face model directory to GGUF"},
+    {"make-model", autoneural::cli::cmd_make_model, "write a random-weight model of a published shape"},
+    {"info", autoneural::cli::cmd_info, "print a model's shape and its state memory per context length"},
+};
+
+void usage(std::ostream& os) {
+  os << "usage: autoneural <command> [options]\n\ncommands:\n";
+  for (const auto& c : kCommands) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
+  os << "\nrun 'autoneural <command> --help' for the options of a command\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) != 0) continue;
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const autoneural::cli::UsageError& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 2;
+    } catch (const autoneural::Error& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "error: out of memory\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "error: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "error: unknown command '" << argv[1] << "'\n\n";
+  usage(std::cerr);
+  return 2;
+}
