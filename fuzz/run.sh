@@ -8,6 +8,7 @@ fixtures="$(cd "$(dirname "$0")/../.." && pwd)/shared/fixtures"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
+export AUTONEURAL_FIXTURES_DIR="$fixtures"
 for target in "$build"/fuzz_*; do
   [ -x "$target" ] || continue
   name=$(basename "$target")
@@ -16,6 +17,7 @@ for target in "$build"/fuzz_*; do
   case "$name" in
     fuzz_gguf) find "$fixtures" -name '*.gguf' -size -2M -exec cp {} "$corpus/" \; ;;
     fuzz_safetensors) find "$fixtures" -name '*.safetensors' -size -8M -exec cp {} "$corpus/" \; ;;
+    fuzz_tokenizer) find "$fixtures/text" -name "*.json" -size -64k -exec cp {} "$corpus/" \; ;;
     fuzz_image*) find "$fixtures" \( -name '*.png' -o -name '*.jpg' -o -name '*.ppm' -o -name '*.bmp' \) -exec cp {} "$corpus/" \; ;;
   esac
   echo "--- $name for ${seconds}s ($(ls "$corpus" | wc -l) seed files)"

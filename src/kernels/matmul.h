@@ -24,6 +24,8 @@ class ThreadPool;
 
 namespace autoneural::kernels {
 
+struct KernelTable;
+
 struct Matrix {
   TensorType type = TensorType::F32;
   int64_t rows = 0;     // output features
@@ -43,6 +45,11 @@ struct MatmulScratch {
 // Deterministic: the result does not depend on the number of threads.
 void matmul(const Matrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy,
             MatmulScratch& scratch, runtime::ThreadPool& pool);
+
+// The same with an explicit kernel table (kernel_table(isa) from kernels/dispatch.h), so that tests and
+// benchmarks can run every ISA in one process; matmul() uses the active table.
+void matmul(const KernelTable& kernels, const Matrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y,
+            int64_t ldy, MatmulScratch& scratch, runtime::ThreadPool& pool);
 
 // Reference implementation: dequantize each row (dequantize_row) and accumulate in double, with the
 // same activation quantization as matmul() for Q8_0/Q4_0. Slow; used by tests to check matmul().

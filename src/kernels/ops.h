@@ -20,6 +20,9 @@ float dot_f32(const float* a, const float* b, int64_t n);
 void axpy(float alpha, const float* x, float* y, int64_t n);
 // x[i] = exp(x[i] - max) in place; returns Σ x[i] (after exponentiation).
 float softmax_exp(float* x, int64_t n, float max);
+// Full softmax in place: max, softmax_exp, then scaling by 1/Σ. -inf entries (masked positions) become 0;
+// n must be > 0 and at least one entry finite.
+void softmax(float* x, int64_t n);
 // IEEE half <-> float rows (round to nearest even).
 void f32_to_f16_row(const float* x, uint16_t* y, int64_t n);
 void f16_to_f32_row(const uint16_t* x, float* y, int64_t n);
