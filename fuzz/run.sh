@@ -15,8 +15,8 @@ for target in "$build"/fuzz_*; do
   corpus="$work/$name"
   mkdir -p "$corpus"
   case "$name" in
-    fuzz_gguf) find "$fixtures" -name '*.gguf' -size -2M -exec cp {} "$corpus/" \; ;;
-    fuzz_safetensors) find "$fixtures" -name '*.safetensors' -size -8M -exec cp {} "$corpus/" \; ;;
+    fuzz_gguf) find "$fixtures" -name '*.gguf' -size -2048k -exec cp {} "$corpus/" \; ;;
+    fuzz_safetensors) find "$fixtures" -name '*.safetensors' -size -8192k -exec cp {} "$corpus/" \; ;;
     fuzz_tokenizer) find "$fixtures/text" -name "*.json" -size -64k -exec cp {} "$corpus/" \; ;;
     fuzz_image*) find "$fixtures" \( -name '*.png' -o -name '*.jpg' -o -name '*.ppm' -o -name '*.bmp' \) -exec cp {} "$corpus/" \; ;;
   esac

@@ -71,6 +71,8 @@ TEST(MakeModel, SmallRandomModelRunsAndIsReproducible) {
   auto m = Model::load(dir.file("a.gguf"), {2});
   EXPECT_EQ(m->info().n_layers, 4);
   EXPECT_EQ(m->info().weight_type, "q8_0");
+  EXPECT_TRUE(m->info().random_weights);
+  EXPECT_FALSE(Model::load(lfm2_tiny("model-f32.gguf"))->info().random_weights);
   Session s(m, {64, 512, CacheType::F16});
   const auto ids = m->tokenize("hello world", true, true);
   ASSERT_FALSE(ids.empty());

@@ -27,6 +27,8 @@ struct ModelOptions {
 
 struct ModelInfo {
   std::string architecture;   // "lfm2"
+  std::string name;           // general.name (or the directory name)
+  bool random_weights = false;  // written by `autoneural make-model`: the text it produces is meaningless
   std::string path;
   std::string weight_type;    // most common matrix type, e.g. "q4_0"
   int64_t n_params = 0;
@@ -71,7 +73,9 @@ enum class CacheType { F32, F16 };
 
 struct SessionOptions {
   int64_t n_ctx = 4096;       // positions the session can hold
-  int64_t n_batch = 512;      // prefill chunk size
+  // Prefill chunk: 128 tokens keep the activations in cache and measured as fast as 512 while using
+  // 45 MB less memory for LFM2-1.2B (docs/performance.md).
+  int64_t n_batch = 128;
   CacheType cache_type = CacheType::F16;
 };
 

@@ -171,7 +171,7 @@ void make_random_lfm2(const Lfm2Config& config, TensorType target, const std::st
                       const ProgressFn& progress) {
   config.validate();
   format::GgufWriter w;
-  write_general(w, "lfm2-random-" + std::to_string(config.hidden), target);
+  write_general(w, kRandomModelNamePrefix + std::to_string(config.hidden), target);
   lfm2_config_to_gguf(config, w);
   tokenizer::vocab_to_gguf(synthetic_vocab(config.n_vocab), w);
 

@@ -13,6 +13,9 @@
 
 namespace autoneural::model {
 
+// general.name of every make-model file starts with this, so tools can say that its output is noise.
+inline constexpr const char* kRandomModelNamePrefix = "lfm2-random-";
+
 // fraction in [0, 1]; `what` names the current step (a tensor name).
 using ProgressFn = std::function<void(double fraction, std::string_view what)>;
 

@@ -51,6 +51,9 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
 
   ModelInfo& info = impl->info;
   info.architecture = "lfm2";
+  if (impl->weights->is_gguf()) info.name = impl->weights->gguf()->get_string("general.name").value_or("");
+  if (info.name.empty()) info.name = std::filesystem::path(path).filename().string();
+  info.random_weights = info.name.rfind(model::kRandomModelNamePrefix, 0) == 0;
   info.path = path;
   info.weight_type = dominant_matrix_type(*impl->weights);
   info.n_params = impl->lm->parameter_count();

@@ -5,6 +5,7 @@
 
 #include "autoneural/llm.h"
 #include "model/lfm2.h"
+#include "model/lfm2_export.h"
 #include "model/weight_source.h"
 #include "tokenizer/tokenizer.h"
 

@@ -32,7 +32,7 @@ Stats stats(const std::vector<double>& v) {
 
 int cmd_bench(int argc, char** argv) {
   std::string model_path, cache = "f16";
-  int64_t n_prompt = 512, n_gen = 128, n_ctx = 4096, n_batch = 512;
+  int64_t n_prompt = 512, n_gen = 128, n_ctx = 4096, n_batch = 128;
   int threads = 2, reps = 3;
   bool json = false;
   ArgParser p("bench", "Measures prefill (pp) and decode (tg) speed, time to first token and memory.");
@@ -42,7 +42,7 @@ int cmd_bench(int argc, char** argv) {
   p.option({"-t", "--threads"}, &threads, "N", "threads (default 2)");
   p.option({"-r", "--repetitions"}, &reps, "N", "repetitions of each test (default 3)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length to allocate (default 4096)");
-  p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 512)");
+  p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.flag({"--json"}, &json, "print one JSON object");
   if (!p.parse(argc, argv)) return 0;
@@ -98,6 +98,7 @@ int cmd_bench(int argc, char** argv) {
     j["n_prompt"] = n_prompt;
     j["n_gen"] = n_gen;
     j["n_ctx"] = n_ctx;
+    j["n_batch"] = n_batch;
     j["repetitions"] = reps;
     j["prefill_tok_s"] = pp.mean;
     j["prefill_tok_s_std"] = pp.stddev;

@@ -10,7 +10,7 @@ namespace autoneural::cli {
 int cmd_generate(int argc, char** argv) {
   std::string model_path, prompt, prompt_file, system, cache = "f16";
   std::vector<std::string> stop;
-  int64_t n_predict = 128, n_ctx = 4096, n_batch = 512;
+  int64_t n_predict = 128, n_ctx = 4096, n_batch = 128;
   int threads = 0;
   bool chat = false, no_bos = false, no_parse_special = false, show_special = false, quiet = false;
   GenerateOptions gen;
@@ -32,7 +32,7 @@ int cmd_generate(int argc, char** argv) {
   p.repeated({"--stop"}, &stop, "TEXT", "stop when this text is generated (repeatable)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
-  p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 512)");
+  p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.flag({"--no-bos"}, &no_bos, "do not add the BOS token");
   p.flag({"--no-parse-special"}, &no_parse_special, "treat special-token text in the prompt as plain text");
@@ -49,6 +49,11 @@ int cmd_generate(int argc, char** argv) {
   gen.render_special = show_special;
 
   auto model = Model::load(model_path, {threads});
+  if (model->info().random_weights)
+    std::fprintf(stderr,
+                 "note: %s has random weights (written by 'autoneural make-model'); there is no trained default "
+                 "model yet, so the text below is meaningless — it shows the engine running, not an answer.\n",
+                 model_path.c_str());
   std::vector<int32_t> tokens;
   if (chat) {
     std::vector<ChatMessage> messages;

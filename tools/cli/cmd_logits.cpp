@@ -11,7 +11,7 @@ int cmd_logits(int argc, char** argv) {
   std::string model_path, prompt_file, out, tokens_out, backend = "float", cache = "f32";
   bool incremental = false, no_bos = false, no_parse_special = false;
   int threads = 0;
-  int64_t n_ctx = 4096, n_batch = 512;
+  int64_t n_ctx = 4096, n_batch = 128;
   ArgParser p("logits", "Tokenizes a prompt file as-is and writes the logits of every position as .npy.");
   p.option({"-m", "--model"}, &model_path, "PATH", "GGUF file or Hugging Face directory (required)");
   p.option({"--prompt-file"}, &prompt_file, "FILE", "prompt text (required)");
@@ -24,7 +24,7 @@ int cmd_logits(int argc, char** argv) {
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f32)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
-  p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 512)");
+  p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   if (!p.parse(argc, argv)) return 0;
   if (model_path.empty()) throw UsageError("logits needs a model (-m PATH)");
   if (prompt_file.empty()) throw UsageError("logits needs --prompt-file FILE");
