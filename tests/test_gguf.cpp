@@ -23,16 +23,7 @@ namespace {
 
 using test::lfm2_tiny;
 
-// Expects fn() to throw autoneural::Error whose message contains `fragment`.
-template <class F>
-void expect_error(F&& fn, const std::string& fragment) {
-  try {
-    fn();
-    ADD_FAILURE() << "no autoneural::Error thrown (expected one mentioning '" << fragment << "')";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message: " << e.what();
-  }
-}
+using test::expect_error;
 
 std::map<TensorType, int> count_types(const GgufFile& g) {
   std::map<TensorType, int> n;

@@ -101,12 +101,7 @@ std::string rewrite_fixture(const test::TempDir& dir, const std::string& drop_te
 }
 
 void expect_load_error(const std::string& path, const std::string& fragment) {
-  try {
-    Model::load(path);
-    FAIL() << "expected an error containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
+  test::expect_error([&] { Model::load(path); }, fragment);
 }
 
 TEST(BadModelFiles, MissingTensorIsNamed) {

@@ -21,15 +21,7 @@ namespace {
 
 using test::lfm2_tiny;
 
-template <class F>
-void expect_error(F&& fn, const std::string& fragment) {
-  try {
-    fn();
-    ADD_FAILURE() << "no autoneural::Error thrown (expected one mentioning '" << fragment << "')";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message: " << e.what();
-  }
-}
+using test::expect_error;
 
 // A .npy file assembled by hand: version `major`, the given header dict (padded like numpy does), data.
 std::string make_npy(int major, const std::string& dict, const std::string& data) {

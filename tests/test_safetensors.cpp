@@ -42,16 +42,7 @@ std::vector<uint8_t> as_bytes(const std::vector<T>& v) {
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& b) { write_file_atomic(path, b.data(), b.size()); }
 
-// Expects fn() to throw autoneural::Error containing `fragment`.
-template <class F>
-void expect_error(F&& fn, const std::string& fragment) {
-  try {
-    fn();
-    ADD_FAILURE() << "no autoneural::Error thrown (expected one mentioning '" << fragment << "')";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message: " << e.what();
-  }
-}
+using test::expect_error;
 
 void expect_invalid(const std::vector<uint8_t>& bytes, const std::string& fragment) {
   EXPECT_THROW(SafetensorsFile::parse(bytes.data(), bytes.size(), "bad.safetensors"), Error);

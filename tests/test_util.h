@@ -11,12 +11,24 @@
 #include <string>
 #include <vector>
 
+#include "autoneural/error.h"
 #include "format/npy.h"
 
 namespace autoneural::test {
 
 inline std::string fixture(const std::string& rel) { return std::string(AUTONEURAL_FIXTURES_DIR) + "/" + rel; }
 inline std::string lfm2_tiny(const std::string& rel) { return fixture("text/lfm2-tiny/" + rel); }
+
+// Expects fn() to throw autoneural::Error whose message contains `fragment`.
+template <class F>
+void expect_error(F&& fn, const std::string& fragment) {
+  try {
+    fn();
+    ADD_FAILURE() << "no autoneural::Error thrown (expected one mentioning '" << fragment << "')";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << "message: " << e.what();
+  }
+}
 
 inline std::vector<float> npy_f32(const std::string& path) {
   auto a = format::read_npy(path);
