@@ -198,11 +198,7 @@ void gemm(const QGemmArgs& p) {
     for (int r = 0; r < kRows; ++r) rows[r] = p.w + (r0 + std::min(r, nr - 1)) * p.w_stride;
     if (p.n_tok <= kTile) {
       const uint8_t* next[kRows];
-      const int64_t r1 = r0 + kRows;
-      const bool has_next = r1 < p.rows || (p.next_w != nullptr && p.next_rows > 0);
-      for (int r = 0; r < kRows && has_next; ++r)
-        next[r] = r1 < p.rows ? p.w + std::min(r1 + r, p.rows - 1) * p.w_stride
-                              : p.next_w + std::min<int64_t>(r, p.next_rows - 1) * p.w_stride;
+      const bool has_next = detail::next_panel_rows<kRows>(p, r0, next);
       const int64_t si = p.tok0 / kTile * act.n_blocks * kTile;
       kDirect[p.n_tok](rows, has_next ? next : nullptr, p.n_blocks, act.qs + si * 32, act.d + si, act.corr + si,
                        p.y + r0, p.ldy, nr);

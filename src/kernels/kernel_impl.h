@@ -1,13 +1,51 @@
 // Helpers shared by the per-ISA kernel files (not part of the public kernel API).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
 #include "kernels/block_formats.h"
 #include "kernels/dispatch.h"
 
+// Builds a KernelTable from the functions of the usual names visible where it is expanded (each ISA file
+// defines gemm_q4_0, silu_mul, ... in its own namespace), so that the tables cannot drift apart. The
+// activation quantizer and rms_norm are arguments because some tables reuse the scalar ones.
+#define AUTONEURAL_KERNEL_TABLE(isa_value, tile, quantize_fn, rms_norm_fn) \
+  [] {                                                                      \
+    KernelTable t;                                                          \
+    t.isa = isa_value;                                                      \
+    t.act_tile = tile;                                                      \
+    t.quantize_acts = quantize_fn;                                          \
+    t.gemm_q4_0 = gemm_q4_0;                                                \
+    t.gemm_q8_0 = gemm_q8_0;                                                \
+    t.gemm_f32 = gemm_f32;                                                  \
+    t.gemm_f16 = gemm_f16;                                                  \
+    t.gemm_bf16 = gemm_bf16;                                                \
+    t.rms_norm = rms_norm_fn;                                               \
+    t.silu_mul = silu_mul;                                                  \
+    t.add = add;                                                            \
+    t.dot_f32 = dot_f32;                                                    \
+    t.axpy = axpy;                                                          \
+    t.softmax_exp = softmax_exp;                                            \
+    t.f32_to_f16_row = f32_to_f16_row;                                      \
+    t.f16_to_f32_row = f16_to_f32_row;                                      \
+    return t;                                                               \
+  }()
+
 namespace autoneural::kernels::detail {
+
+// The rows of the panel after the one starting at r0 — or the first rows of the caller's next matrix —
+// for prefetching while this panel computes. Returns false when nothing follows.
+template <int kRows>
+inline bool next_panel_rows(const QGemmArgs& p, int64_t r0, const uint8_t* next[kRows]) {
+  const int64_t r1 = r0 + kRows;
+  const bool has_next = r1 < p.rows || (p.next_w != nullptr && p.next_rows > 0);
+  for (int r = 0; r < kRows && has_next; ++r)
+    next[r] = r1 < p.rows ? p.w + std::min(r1 + r, p.rows - 1) * p.w_stride
+                          : p.next_w + std::min<int64_t>(r, p.next_rows - 1) * p.w_stride;
+  return has_next;
+}
 
 // Start of token t's block b in the QuantizedActs layout (see dispatch.h); element k of that block is at
 // + (k / 4) * 4 * tile + k % 4.

@@ -241,24 +241,9 @@ void f16_to_f32_row(const uint16_t* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] = fp16_to_f32(x[i]);
 }
 
+// rms_norm stays the scalar reference.
 KernelTable make_table() {
-  KernelTable t = scalar_kernel_table();  // rms_norm stays the scalar reference
-  t.isa = Isa::neon;
-  t.act_tile = 1;
-  t.quantize_acts = quantize_acts;
-  t.gemm_q4_0 = gemm_q4_0;
-  t.gemm_q8_0 = gemm_q8_0;
-  t.gemm_f32 = gemm_f32;
-  t.gemm_f16 = gemm_f16;
-  t.gemm_bf16 = gemm_bf16;
-  t.silu_mul = silu_mul;
-  t.add = add;
-  t.dot_f32 = dot_f32;
-  t.axpy = axpy;
-  t.softmax_exp = softmax_exp;
-  t.f32_to_f16_row = f32_to_f16_row;
-  t.f16_to_f32_row = f16_to_f32_row;
-  return t;
+  return AUTONEURAL_KERNEL_TABLE(Isa::neon, 1, quantize_acts, scalar_kernel_table().rms_norm);
 }
 
 }  // namespace

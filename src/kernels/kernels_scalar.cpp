@@ -139,24 +139,7 @@ void f16_to_f32_row(const uint16_t* x, float* y, int64_t n) {
 }
 
 KernelTable make_table() {
-  KernelTable t;
-  t.isa = Isa::scalar;
-  t.act_tile = 1;
-  t.quantize_acts = detail::quantize_acts_scalar;
-  t.gemm_q4_0 = gemm_q4_0;
-  t.gemm_q8_0 = gemm_q8_0;
-  t.gemm_f32 = gemm_f32;
-  t.gemm_f16 = gemm_f16;
-  t.gemm_bf16 = gemm_bf16;
-  t.rms_norm = rms_norm;
-  t.silu_mul = silu_mul;
-  t.add = add;
-  t.dot_f32 = dot_f32;
-  t.axpy = axpy;
-  t.softmax_exp = softmax_exp;
-  t.f32_to_f16_row = f32_to_f16_row;
-  t.f16_to_f32_row = f16_to_f32_row;
-  return t;
+  return AUTONEURAL_KERNEL_TABLE(Isa::scalar, 1, detail::quantize_acts_scalar, rms_norm);
 }
 
 }  // namespace
