@@ -197,6 +197,14 @@ TEST(LfmTokenizerSources, ConcurrentEncode) {
 }
 
 // llama.cpp's test-tokenizer-0 vectors for the GPT-2 vocabulary (expected ids from HF tokenizers).
+// The fixture stores byte b as token 13 + b, spelled in the GPT-2 byte-level alphabet.
+TEST(LfmTokenizerSources, ByteLevelSpellingMatchesTheVocabulary) {
+  const auto vocab = vocab_from_gguf(format::GgufFile::open(lfm2_tiny("model-f32.gguf")));
+  for (int b = 0; b < 256; ++b)
+    EXPECT_EQ(byte_level_spelling(std::string(1, static_cast<char>(b))), vocab.tokens[13 + b]) << b;
+  EXPECT_EQ(byte_level_spelling(" \n"), "\xC4\xA0\xC4\x8A");  // "ĠĊ"
+}
+
 TEST(Gpt2Tokenizer, LlamaCppVectors) {
   const std::string base = fixture("tokenizer/ggml-vocab-gpt-2.gguf");
   const Tokenizer tok(vocab_from_gguf(format::GgufFile::open(base)));

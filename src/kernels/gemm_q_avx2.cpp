@@ -190,30 +190,16 @@ void gemm(const QGemmArgs& p) {
                                                 microkernel<kQ4, 3>, microkernel<kQ4, 4>};
   static constexpr DirectFn kDirect[kTile + 1] = {nullptr, direct_panel<kQ4, 1>, direct_panel<kQ4, 2>,
                                                   direct_panel<kQ4, 3>, direct_panel<kQ4, 4>};
-  const QuantizedActs& act = *p.act;
   Packed pk;
-  for (int64_t r0 = 0; r0 < p.rows; r0 += kRows) {
-    const int nr = static_cast<int>(std::min<int64_t>(kRows, p.rows - r0));
-    const uint8_t* rows[kRows];
-    for (int r = 0; r < kRows; ++r) rows[r] = p.w + (r0 + std::min(r, nr - 1)) * p.w_stride;
-    if (p.n_tok <= kTile) {
-      const uint8_t* next[kRows];
-      const bool has_next = detail::next_panel_rows<kRows>(p, r0, next);
-      const int64_t si = p.tok0 / kTile * act.n_blocks * kTile;
-      kDirect[p.n_tok](rows, has_next ? next : nullptr, p.n_blocks, act.qs + si * 32, act.d + si, act.corr + si,
-                       p.y + r0, p.ldy, nr);
-      continue;
-    }
-    for (int64_t b0 = 0; b0 < p.n_blocks; b0 += kChunkBlocks) {
-      const int64_t nbc = std::min<int64_t>(kChunkBlocks, p.n_blocks - b0);
-      pack_chunk<kQ4>(rows, b0, nbc, pk);
-      for (int64_t t0 = 0; t0 < p.n_tok; t0 += kTile) {
-        const int nt = static_cast<int>(std::min<int64_t>(kTile, p.n_tok - t0));
-        const int64_t si = ((p.tok0 + t0) / kTile * act.n_blocks + b0) * kTile;
-        kMicro[nt](pk, nbc, act.qs + si * 32, act.d + si, act.corr + si, p.y + t0 * p.ldy + r0, p.ldy, b0 == 0, nr);
-      }
-    }
-  }
+  detail::for_each_panel<kRows, kTile, kChunkBlocks>(
+      p, [](int nr) { return nr; },
+      [&](int nt, const uint8_t* const* rows, const uint8_t* const* next, const int8_t* qs, const float* d,
+          const int32_t* corr, float* y, int tail) {
+        kDirect[nt](rows, next, p.n_blocks, qs, d, corr, y, p.ldy, tail);
+      },
+      [&](const uint8_t* const* rows, int64_t b0, int64_t nbc) { pack_chunk<kQ4>(rows, b0, nbc, pk); },
+      [&](int nt, int64_t nbc, const int8_t* qs, const float* d, const int32_t* corr, float* y, bool first,
+          int tail) { kMicro[nt](pk, nbc, qs, d, corr, y, p.ldy, first, tail); });
 }
 
 inline __m256 round_away(__m256 v) {

@@ -16,14 +16,7 @@
 // which makes every block's integer sum exact. Each output lane only ever sees its own row, so results do
 // not depend on how rows or tokens are grouped into tiles (padding rows repeat the last real row), and the
 // two paths compute identical values.
-//
-// GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized on its own _mm512_undefined_*() placeholders in
-// masked conversions; the warning is about the header, not this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/avx512_intrinsics.h"
 
 #include <algorithm>
 #include <cstring>
@@ -242,35 +235,16 @@ void gemm(const QGemmArgs& p) {
   static constexpr DirectFn kDirect[kTile + 1] = {
       nullptr,              direct_panel<kQ4, 1>, direct_panel<kQ4, 2>, direct_panel<kQ4, 3>, direct_panel<kQ4, 4>,
       direct_panel<kQ4, 5>, direct_panel<kQ4, 6>, direct_panel<kQ4, 7>, direct_panel<kQ4, 8>};
-  const QuantizedActs& act = *p.act;
-  const bool direct = p.n_tok <= kTile;  // a single token group: nothing to amortize a packed copy over
   Packed pk;
-  for (int64_t r0 = 0; r0 < p.rows; r0 += kRows) {
-    const int nr = static_cast<int>(std::min<int64_t>(kRows, p.rows - r0));
-    const uint8_t* rows[kRows];
-    // Padding lanes repeat the last row; they are computed but never stored.
-    for (int r = 0; r < kRows; ++r) rows[r] = p.w + (r0 + std::min(r, nr - 1)) * p.w_stride;
-    const __mmask16 mask = static_cast<__mmask16>((1u << nr) - 1);
-    if (direct) {
-      // Prefetch target for the end of this panel: the next panel, or the caller's next rows.
-      const uint8_t* next[kRows];
-      const bool has_next = detail::next_panel_rows<kRows>(p, r0, next);
-      const int64_t si = p.tok0 / kTile * act.n_blocks * kTile;
-      kDirect[p.n_tok](rows, has_next ? next : nullptr, p.n_blocks, act.qs + si * 32, act.d + si, act.corr + si,
-                       p.y + r0, p.ldy, mask);
-      continue;
-    }
-    for (int64_t b0 = 0; b0 < p.n_blocks; b0 += kChunkBlocks) {
-      const int64_t nbc = std::min<int64_t>(kChunkBlocks, p.n_blocks - b0);
-      pack_chunk<kQ4>(rows, b0, nbc, pk);
-      for (int64_t t0 = 0; t0 < p.n_tok; t0 += kTile) {
-        const int nt = static_cast<int>(std::min<int64_t>(kTile, p.n_tok - t0));
-        const int64_t si = ((p.tok0 + t0) / kTile * act.n_blocks + b0) * kTile;
-        kMicro[nt](pk, nbc, act.qs + si * 32, act.d + si, act.corr + si, p.y + t0 * p.ldy + r0, p.ldy, b0 == 0,
-                   mask);
-      }
-    }
-  }
+  detail::for_each_panel<kRows, kTile, kChunkBlocks>(
+      p, [](int nr) { return static_cast<__mmask16>((1u << nr) - 1); },
+      [&](int nt, const uint8_t* const* rows, const uint8_t* const* next, const int8_t* qs, const float* d,
+          const int32_t* corr, float* y, __mmask16 tail) {
+        kDirect[nt](rows, next, p.n_blocks, qs, d, corr, y, p.ldy, tail);
+      },
+      [&](const uint8_t* const* rows, int64_t b0, int64_t nbc) { pack_chunk<kQ4>(rows, b0, nbc, pk); },
+      [&](int nt, int64_t nbc, const int8_t* qs, const float* d, const int32_t* corr, float* y, bool first,
+          __mmask16 tail) { kMicro[nt](pk, nbc, qs, d, corr, y, p.ldy, first, tail); });
 }
 
 // Round half away from zero (roundf) of values well inside the int32 range.

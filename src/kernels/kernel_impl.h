@@ -47,6 +47,41 @@ inline bool next_panel_rows(const QGemmArgs& p, int64_t r0, const uint8_t* next[
   return has_next;
 }
 
+// The panel loop both x86 integer GEMMs share. kRows output rows at a time (padding slots repeat the last
+// real row and are never stored), then either
+//  - a single token group (decoding): direct(n_tok, rows, next, qs, d, corr, y, tail) streams the blocks
+//    straight from the weights while prefetching the next panel (`next` is null when nothing follows);
+//  - more tokens: chunks of kChunkBlocks blocks are unpacked once by pack(rows, b0, nbc) and reused by
+//    micro(n_tok, nbc, qs, d, corr, y, first_chunk, tail) for every token tile of kTile.
+// tail_of(nr) turns the number of real rows into what the ISA's stores take (a count or a lane mask).
+template <int kRows, int kTile, int64_t kChunkBlocks, class TailOf, class Direct, class Pack, class Micro>
+inline void for_each_panel(const QGemmArgs& p, TailOf tail_of, Direct direct, Pack pack, Micro micro) {
+  const QuantizedActs& act = *p.act;
+  for (int64_t r0 = 0; r0 < p.rows; r0 += kRows) {
+    const int nr = static_cast<int>(std::min<int64_t>(kRows, p.rows - r0));
+    const auto tail = tail_of(nr);
+    const uint8_t* rows[kRows];
+    for (int r = 0; r < kRows; ++r) rows[r] = p.w + (r0 + std::min(r, nr - 1)) * p.w_stride;
+    if (p.n_tok <= kTile) {
+      const uint8_t* next[kRows];
+      const bool has_next = next_panel_rows<kRows>(p, r0, next);
+      const int64_t si = p.tok0 / kTile * act.n_blocks * kTile;
+      direct(static_cast<int>(p.n_tok), rows, has_next ? next : nullptr, act.qs + si * 32, act.d + si,
+             act.corr + si, p.y + r0, tail);
+      continue;
+    }
+    for (int64_t b0 = 0; b0 < p.n_blocks; b0 += kChunkBlocks) {
+      const int64_t nbc = std::min<int64_t>(kChunkBlocks, p.n_blocks - b0);
+      pack(rows, b0, nbc);
+      for (int64_t t0 = 0; t0 < p.n_tok; t0 += kTile) {
+        const int nt = static_cast<int>(std::min<int64_t>(kTile, p.n_tok - t0));
+        const int64_t si = ((p.tok0 + t0) / kTile * act.n_blocks + b0) * kTile;
+        micro(nt, nbc, act.qs + si * 32, act.d + si, act.corr + si, p.y + t0 * p.ldy + r0, b0 == 0, tail);
+      }
+    }
+  }
+}
+
 // Start of token t's block b in the QuantizedActs layout (see dispatch.h); element k of that block is at
 // + (k / 4) * 4 * tile + k % 4.
 inline int8_t* act_block(const QuantizedActs& a, int64_t t, int64_t b) {

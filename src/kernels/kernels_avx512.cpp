@@ -1,13 +1,7 @@
 // AVX-512 kernel table: float-weight matmuls and element-wise ops here, the integer (Q4_0 / Q8_0) kernels in
 // gemm_q_avx512.cpp. Zen 4 and Intel cores both run these; masked loads and stores handle every tail, so
 // no scalar remainder loops are needed.
-// GCC 12's avx512fintrin.h trips -W(maybe-)uninitialized on its own _mm512_undefined_*() placeholders in
-// masked conversions; the warning is about the header, not this file.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
+#include "kernels/avx512_intrinsics.h"
 
 #include <algorithm>
 #include <cmath>

@@ -140,17 +140,7 @@ void matmul_float(const KernelTable& k, const Matrix& w, const float* x, int64_t
   const auto gemm = w.type == TensorType::F32 ? k.gemm_f32 : w.type == TensorType::F16 ? k.gemm_f16 : k.gemm_bf16;
   const size_t stride = stride_of(w);
   for_each_chunk(pool, w.rows, 32, [&](int, int64_t r0, int64_t r1, int64_t, int64_t) {
-    FGemmArgs a;
-    a.w = w.data + r0 * stride;
-    a.w_stride = stride;
-    a.rows = r1 - r0;
-    a.cols = w.cols;
-    a.x = x;
-    a.ldx = ldx;
-    a.n_tok = n_tok;
-    a.y = y + r0;
-    a.ldy = ldy;
-    gemm(a);
+    gemm({w.data + r0 * stride, stride, r1 - r0, w.cols, x, ldx, n_tok, y + r0, ldy});
   });
 }
 
@@ -167,17 +157,8 @@ void matmul_dequantized(const KernelTable& k, const Matrix& w, const float* x, i
     for (int64_t r = r0; r < r1; r += kTileRows) {
       const int64_t n = std::min(kTileRows, r1 - r);
       for (int64_t i = 0; i < n; ++i) dequantize_row(w.type, w.data + (r + i) * stride, tile + i * w.cols, w.cols);
-      FGemmArgs a;
-      a.w = reinterpret_cast<const uint8_t*>(tile);
-      a.w_stride = static_cast<size_t>(w.cols) * sizeof(float);
-      a.rows = n;
-      a.cols = w.cols;
-      a.x = x;
-      a.ldx = ldx;
-      a.n_tok = n_tok;
-      a.y = y + r;
-      a.ldy = ldy;
-      k.gemm_f32(a);
+      k.gemm_f32({reinterpret_cast<const uint8_t*>(tile), static_cast<size_t>(w.cols) * sizeof(float), n, w.cols, x,
+                  ldx, n_tok, y + r, ldy});
     }
   });
 }

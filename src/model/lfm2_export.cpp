@@ -11,6 +11,7 @@
 #include "format/safetensors.h"
 #include "kernels/quantize.h"
 #include "model/lfm2.h"
+#include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 
 namespace autoneural::model {
@@ -64,24 +65,7 @@ struct SplitMix {
   float uniform() { return static_cast<float>(static_cast<int64_t>(next() >> 11) * 0x1.0p-52 - 1.0); }
 };
 
-// GPT-2 byte-level spelling of one byte (printable Latin-1 stays, the rest moves to U+0100...).
-std::string byte_spelling(int b) {
-  int cp = b;
-  if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255))) {
-    int n = 0;
-    for (int x = 0; x < b; ++x)
-      if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174 && x <= 255))) ++n;
-    cp = 256 + n;
-  }
-  std::string s;
-  if (cp < 0x80) {
-    s += static_cast<char>(cp);
-  } else {
-    s += static_cast<char>(0xC0 | (cp >> 6));
-    s += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return s;
-}
+std::string byte_spelling(int b) { return tokenizer::byte_level_spelling(std::string(1, static_cast<char>(b))); }
 
 // A byte-level BPE vocabulary of exactly n_vocab entries in LFM2's layout: its 14 special tokens, the 256
 // byte tokens, then merges of printable characters into longer tokens. Meaningless, but complete and

@@ -19,6 +19,8 @@ struct Session::Impl {
     const auto& lm = *model->impl().lm;
     const int64_t vocab = lm.config().n_vocab, d = lm.config().hidden;
     if (n <= 0) throw Error("decode: nothing to evaluate");
+    // The model checks these too, but per chunk: checking the whole input first keeps a failing call
+    // from leaving half of it in the state.
     if (state->n_past() + n > options.n_ctx)
       throw Error("input of " + std::to_string(n) + " tokens at position " + std::to_string(state->n_past()) +
                   " does not fit the context length " + std::to_string(options.n_ctx) +

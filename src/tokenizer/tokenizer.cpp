@@ -352,6 +352,13 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool render_speci
   return out;
 }
 
+std::string byte_level_spelling(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char b : bytes) out.append(kSpelling[b].s, kSpelling[b].len);
+  return out;
+}
+
 size_t append_valid_utf8(std::string_view in, std::string& out, bool final) {
   static constexpr char kReplacement[] = "\xEF\xBF\xBD";
   size_t i = 0;

@@ -113,4 +113,8 @@ class StreamDecoder {
 // incomplete prefix is left unconsumed. Returns the number of bytes of `in` consumed.
 size_t append_valid_utf8(std::string_view in, std::string& out, bool final);
 
+// Raw bytes in the GPT-2 byte-level spelling used by the vocabulary strings of NORMAL tokens
+// (space → "Ġ"), the inverse of what token_to_piece undoes.
+std::string byte_level_spelling(std::string_view bytes);
+
 }  // namespace autoneural::tokenizer
