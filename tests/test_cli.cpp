@@ -14,25 +14,8 @@ namespace {
 
 using test::lfm2_tiny;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-RunResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(AUTONEURAL_CLI_PATH) + " " + args + " 2>&1";
-  RunResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+using test::quote;
+using test::run_cli;
 
 TEST(Cli, TokenizeJsonMatchesReference) {
   const auto r = run_cli("tokenize -m " + quote(lfm2_tiny("model-f32.gguf")) + " --json --file " +

@@ -2,6 +2,10 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 
 #include <algorithm>
 #include <cmath>
@@ -86,5 +90,26 @@ class TempDir {
  private:
   std::string path_;
 };
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+// Runs the command-line tool with `args` (shell syntax) and collects its output and exit code.
+inline RunResult run_cli(const std::string& args) {
+  const std::string cmd = std::string(AUTONEURAL_CLI_PATH) + " " + args + " 2>&1";
+  RunResult r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+inline std::string quote(const std::string& s) { return "'" + s + "'"; }
 
 }  // namespace autoneural::test

@@ -18,11 +18,13 @@
 #include <vector>
 
 #include "autoneural/error.h"
+#include "autoneural/vision.h"
 
 namespace autoneural {
 
 struct ModelOptions {
-  int n_threads = 0;  // 0: one per available core
+  int n_threads = 0;   // 0: one per available core
+  std::string mmproj;  // vision file (our vision GGUF or llama.cpp's gemma3nv mmproj); empty: the model's own, if any
 };
 
 struct ModelInfo {
@@ -60,6 +62,22 @@ class Model {
   int32_t eos() const;
   // End of generation: EOS or the end-of-turn marker <|im_end|>.
   bool is_end_of_generation(int32_t id) const;
+
+  // ---- vision (include/autoneural/vision.h) -----------------------------------------------------------
+  bool has_vision() const;
+  // False for a vision-only file (our vision GGUF, an mmproj): such a model encodes images only.
+  bool has_language_model() const;
+  const VisionInfo& vision_info() const;  // Error if the model has no vision part
+  // Resized and scaled pixels [3][size][size] as the encoder takes them.
+  std::vector<float> preprocess_image(const Image& image, const ImageOptions& options = {}) const;
+  // Encoder (+ connector) on preprocessed pixels [3][height][width] (multiples of 32). Stage Tower returns
+  // the encoder's tokens, Connector the LM embedding rows.
+  ImageEmbedding encode_pixels(std::span<const float> chw, int height, int width,
+                               VisionStage stage = VisionStage::Connector) const;
+  ImageEmbedding encode_image(const Image& image, const ImageOptions& options = {}) const;
+  // Tokenizes text (special tokens parsed) and expands every <image> marker to <|image_start|>, one
+  // placeholder per image token, <|image_end|>. n_images receives the number of markers.
+  std::vector<int32_t> tokenize_with_images(std::string_view text, bool add_special, int* n_images = nullptr) const;
 
   struct Impl;
   const Impl& impl() const { return *impl_; }
@@ -102,6 +120,7 @@ struct GenerateResult {
   std::string stop_reason;  // "eos", "stop_string", "length", "context", "callback"
   int64_t prompt_tokens = 0;
   double prompt_ms = 0, generate_ms = 0;
+  double image_ms = 0;  // encoding the turn's images (Chat::send)
 };
 
 struct StateMemory {
@@ -121,14 +140,23 @@ class Session {
   // leaves the session unchanged.
   std::vector<float> decode(std::span<const int32_t> tokens, bool all_logits = false);
   std::vector<float> decode_embeddings(std::span<const float> rows, bool all_logits = false);
+  // Tokens in which each run of image placeholders (from Model::tokenize_with_images) takes the rows of the
+  // next image, in order; run lengths must equal the images' token counts.
+  std::vector<float> decode_with_images(std::span<const int32_t> tokens, std::span<const ImageEmbedding> images,
+                                        bool all_logits = false);
 
   // Prompt + sampled continuation. on_text receives each newly completed piece of UTF-8 text; returning
   // false stops generation.
   GenerateResult generate(std::span<const int32_t> prompt, const GenerateOptions& options,
                           const std::function<bool(std::string_view)>& on_text = {});
+  // The same with images for the prompt's placeholder runs (see decode_with_images).
+  GenerateResult generate(std::span<const int32_t> prompt, std::span<const ImageEmbedding> images,
+                          const GenerateOptions& options, const std::function<bool(std::string_view)>& on_text = {});
 
   int64_t n_past() const;
   int64_t n_ctx() const;
+  // Token ids in the state so far (image rows as their placeholder id).
+  const std::vector<int32_t>& history() const;
   void reset();
   StateMemory memory() const;
   const Model& model() const;
@@ -136,6 +164,28 @@ class Session {
   struct Impl;
 
  private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// A multi-turn chat over one Session: each turn renders the conversation with the chat template and
+// evaluates only what the state does not hold yet, so earlier turns (and their images) are not recomputed.
+class Chat {
+ public:
+  Chat(std::shared_ptr<const Model> model, const SessionOptions& options = {}, std::string system_prompt = "");
+  ~Chat();
+  Chat(Chat&&) noexcept;
+  Chat& operator=(Chat&&) noexcept;
+  // Adds a user turn and generates the reply (appended to the conversation). The content holds one
+  // <image> marker per image, in order; images without markers are placed before the text.
+  GenerateResult send(const std::string& content, const std::vector<Image>& images, const GenerateOptions& options,
+                      const std::function<bool(std::string_view)>& on_text = {}, const ImageOptions& image_options = {});
+  // Prompt tokens of the last send() that were already in the state (reused, not recomputed).
+  int64_t reused_tokens() const;
+  const std::vector<ChatMessage>& messages() const;
+  Session& session();
+
+ private:
+  struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 

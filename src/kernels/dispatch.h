@@ -80,6 +80,20 @@ struct FGemmArgs {
   int64_t ldy = 0;
 };
 
+// Depthwise 2-D convolution over a channels-last map, output rows oy0..oy1-1 (all out_w columns):
+//   y[(oy*out_w + ox)*c + ch] = sum_{ky,kx} w[(ky*k + kx)*c + ch] * x[(iy*in_w + ix)*c + ch],
+//   iy = oy*stride - pad_top + ky, ix = ox*stride - pad_left + kx, taps outside the input read zero.
+// y points at output row 0 (the kernel writes only rows oy0..oy1-1).
+struct DwConvArgs {
+  const float* x = nullptr;
+  int64_t in_h = 0, in_w = 0, c = 0;
+  const float* w = nullptr;
+  int64_t k = 1, stride = 1, pad_top = 0, pad_left = 0;
+  int64_t out_w = 0;
+  int64_t oy0 = 0, oy1 = 0;
+  float* y = nullptr;
+};
+
 struct KernelTable {
   Isa isa = Isa::scalar;
   // Token interleave of the QuantizedActs this table's integer kernels read (see above).
@@ -105,6 +119,15 @@ struct KernelTable {
   float (*softmax_exp)(float* x, int64_t n, float max) = nullptr;
   void (*f32_to_f16_row)(const float* x, uint16_t* y, int64_t n) = nullptr;
   void (*f16_to_f32_row)(const uint16_t* x, float* y, int64_t n) = nullptr;
+
+  // Vision kernels (MobileNetV5).
+  void (*depthwise_conv)(const DwConvArgs& a) = nullptr;
+  // y = 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))); y may alias x.
+  void (*gelu_tanh)(const float* x, float* y, int64_t n) = nullptr;
+  // y = 0.5·x·(1 + erf(x/√2)); y may alias x.
+  void (*gelu_erf)(const float* x, float* y, int64_t n) = nullptr;
+  // y = a ⊙ b; y may alias a or b.
+  void (*mul)(const float* a, const float* b, float* y, int64_t n) = nullptr;
 };
 
 // The table for `isa`; for an ISA this machine or build lacks, the best supported one below it (check

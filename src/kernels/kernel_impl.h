@@ -7,11 +7,13 @@
 
 #include "kernels/block_formats.h"
 #include "kernels/dispatch.h"
+#include "kernels/vision_kernels.h"
 
 // Builds a KernelTable from the functions of the usual names visible where it is expanded (each ISA file
 // defines gemm_q4_0, silu_mul, ... in its own namespace), so that the tables cannot drift apart. The
-// activation quantizer and rms_norm are arguments because some tables reuse the scalar ones.
-#define AUTONEURAL_KERNEL_TABLE(isa_value, tile, quantize_fn, rms_norm_fn) \
+// activation quantizer, rms_norm and the vision kernels' namespace are arguments because some tables reuse
+// the scalar ones.
+#define AUTONEURAL_KERNEL_TABLE(isa_value, tile, quantize_fn, rms_norm_fn, vision_ns) \
   [] {                                                                      \
     KernelTable t;                                                          \
     t.isa = isa_value;                                                      \
@@ -30,6 +32,10 @@
     t.softmax_exp = softmax_exp;                                            \
     t.f32_to_f16_row = f32_to_f16_row;                                      \
     t.f16_to_f32_row = f16_to_f32_row;                                      \
+    t.depthwise_conv = vision_ns::depthwise_conv;                           \
+    t.gelu_tanh = vision_ns::gelu_tanh;                                     \
+    t.gelu_erf = vision_ns::gelu_erf;                                       \
+    t.mul = vision_ns::mul;                                                 \
     return t;                                                               \
   }()
 

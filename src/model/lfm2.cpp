@@ -4,6 +4,7 @@
 
 #include "autoneural/error.h"
 #include "kernels/quantize.h"
+#include "model/weight_loading.h"
 
 namespace autoneural::model {
 
@@ -48,22 +49,11 @@ std::optional<std::string> lfm2_hf_to_gguf_name(std::string_view hf_name) {
 }
 
 runtime::Weight Lfm2Model::matrix(const std::string& name, int64_t in, int64_t out) const {
-  const TensorRef& t = weights_->require(name, {in, out});
-  runtime::Weight w;
-  w.name = name;
-  w.matrix.type = t.type;
-  w.matrix.rows = out;
-  w.matrix.cols = in;
-  w.matrix.data = t.data;
-  w.matrix.row_stride = row_bytes(t.type, in);
-  return w;
+  return load_matrix(*weights_, name, in, out);
 }
 
 std::vector<float> Lfm2Model::vector_f32(const std::string& name, const std::vector<int64_t>& ne) const {
-  const TensorRef& t = weights_->require(name, ne);
-  std::vector<float> v(static_cast<size_t>(t.n_elements()));
-  kernels::dequantize_row(t.type, t.data, v.data(), t.n_elements());
-  return v;
+  return load_f32(*weights_, name, ne);
 }
 
 Lfm2Model::Lfm2Model(std::shared_ptr<const WeightSource> weights, Lfm2Config config)

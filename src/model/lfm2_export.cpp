@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "autoneural/error.h"
@@ -10,6 +11,7 @@
 #include "format/mapped_file.h"
 #include "format/safetensors.h"
 #include "kernels/quantize.h"
+#include "model/export_util.h"
 #include "model/lfm2.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
@@ -20,22 +22,6 @@ namespace {
 
 using format::GgufValue;
 
-bool ends_with(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// llama.cpp's general.file_type numbering (architecture-reference §6.1).
-uint32_t file_type_id(TensorType t) {
-  switch (t) {
-    case TensorType::F32: return 0;
-    case TensorType::F16: return 1;
-    case TensorType::Q4_0: return 2;
-    case TensorType::Q8_0: return 7;
-    case TensorType::BF16: return 32;
-    default: throw Error("cannot write files of type " + std::string(tensor_type_name(t)));
-  }
-}
-
 void write_general(format::GgufWriter& w, const std::string& name, TensorType target) {
   w.set("general.architecture", GgufValue::make_string("lfm2"));
   w.set("general.name", GgufValue::make_string(name));
@@ -43,38 +29,18 @@ void write_general(format::GgufWriter& w, const std::string& name, TensorType ta
   w.set("general.quantization_version", GgufValue::make_u32(2));
 }
 
-// Converts `n_rows` rows of `ne0` floats into `type` bytes.
-std::vector<uint8_t> encode_rows(const float* src, int64_t ne0, int64_t n_rows, TensorType type) {
-  const size_t rb = row_bytes(type, ne0);
-  std::vector<uint8_t> out(rb * static_cast<size_t>(n_rows));
-  for (int64_t r = 0; r < n_rows; ++r) kernels::quantize_row(type, src + r * ne0, out.data() + rb * r, ne0);
-  return out;
-}
-
-// Deterministic fast generator (splitmix64): drawing a billion weights with <random>'s normal
-// distribution would dominate make-model's run time.
-struct SplitMix {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [-1, 1).
-  float uniform() { return static_cast<float>(static_cast<int64_t>(next() >> 11) * 0x1.0p-52 - 1.0); }
-};
-
 std::string byte_spelling(int b) { return tokenizer::byte_level_spelling(std::string(1, static_cast<char>(b))); }
 
-// A byte-level BPE vocabulary of exactly n_vocab entries in LFM2's layout: its 14 special tokens, the 256
+// A byte-level BPE vocabulary of exactly n_vocab entries in LFM2's layout: its 14 special tokens and the
+// three image tokens of LFM2-VL / AutoNeural (<image>, <|image_start|>, <|image_end|>), the 256
 // byte tokens, then merges of printable characters into longer tokens. Meaningless, but complete and
 // valid, so random models tokenize, generate and load in llama.cpp.
 tokenizer::VocabData synthetic_vocab(int64_t n_vocab) {
   static const char* kSpecials[] = {"<|pad|>", "<|startoftext|>", "<|endoftext|>", "<|fim_pre|>", "<|fim_mid|>",
                                     "<|fim_suf|>", "<|im_start|>", "<|im_end|>", "<|tool_list_start|>",
                                     "<|tool_list_end|>", "<|tool_call_start|>", "<|tool_call_end|>",
-                                    "<|tool_response_start|>", "<|tool_response_end|>"};
+                                    "<|tool_response_start|>", "<|tool_response_end|>", "<image>",
+                                    "<|image_start|>", "<|image_end|>"};
   tokenizer::VocabData v;
   v.model = "gpt2";
   v.pre = "lfm2";
@@ -110,6 +76,24 @@ tokenizer::VocabData synthetic_vocab(int64_t n_vocab) {
 
 }  // namespace
 
+uint32_t file_type_id(TensorType t) {
+  switch (t) {
+    case TensorType::F32: return 0;
+    case TensorType::F16: return 1;
+    case TensorType::Q4_0: return 2;
+    case TensorType::Q8_0: return 7;
+    case TensorType::BF16: return 32;
+    default: throw Error("cannot write files of type " + std::string(tensor_type_name(t)));
+  }
+}
+
+std::vector<uint8_t> encode_rows(const float* src, int64_t ne0, int64_t n_rows, TensorType type) {
+  const size_t rb = row_bytes(type, ne0);
+  std::vector<uint8_t> out(rb * static_cast<size_t>(n_rows));
+  for (int64_t r = 0; r < n_rows; ++r) kernels::quantize_row(type, src + r * ne0, out.data() + rb * r, ne0);
+  return out;
+}
+
 TensorType lfm2_storage_type(std::string_view name, const std::vector<int64_t>& ne, TensorType target) {
   if (ne.size() < 2 || ends_with(name, "_norm.weight") || ends_with(name, "shortconv.conv.weight"))
     return TensorType::F32;
@@ -117,14 +101,17 @@ TensorType lfm2_storage_type(std::string_view name, const std::vector<int64_t>& 
   return target;
 }
 
-void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, TensorType target,
-                             const ProgressFn& progress) {
+void add_lfm2_from_hf(const std::string& hf_dir, format::GgufWriter& w, TensorType target, const ProgressFn& progress,
+                      HfNameMapper other_part) {
   const std::string cfg_path = (std::filesystem::path(hf_dir) / "config.json").string();
-  const Lfm2Config config = lfm2_config_from_hf_json(format::read_text_file(cfg_path), cfg_path);
+  std::string cfg_text = format::read_text_file(cfg_path);
+  // An AutoNeural directory nests the language model's configuration under text_config.
+  const auto j = nlohmann::json::parse(cfg_text, nullptr, false);
+  if (j.is_object() && j.contains("text_config") && j["text_config"].is_object()) cfg_text = j["text_config"].dump();
+  const Lfm2Config config = lfm2_config_from_hf_json(cfg_text, cfg_path);
   const tokenizer::VocabData vocab = tokenizer::vocab_from_hf_dir(hf_dir);
   const auto st = format::SafetensorsModel::open_dir(hf_dir);
 
-  format::GgufWriter w;
   write_general(w, std::filesystem::path(hf_dir).filename().string(), target);
   lfm2_config_to_gguf(config, w);
   tokenizer::vocab_to_gguf(vocab, w);
@@ -136,7 +123,10 @@ void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_p
   for (const auto* t : all) {
     ++done;
     auto name = lfm2_hf_to_gguf_name(t->name);
-    if (!name) throw Error(hf_dir + ": tensor " + t->name + " is not part of an LFM2 model");
+    if (!name) {
+      if (other_part && other_part(t->name)) continue;  // the vision half of a vision-language model
+      throw Error(hf_dir + ": tensor " + t->name + " is not part of an LFM2 model");
+    }
     std::vector<int64_t> ne(t->shape.rbegin(), t->shape.rend());
     // The short-conv kernel [d, 1, L] is stored squeezed as ne [L, d], as llama.cpp does.
     if (ends_with(*name, "shortconv.conv.weight") && ne.size() == 3 && ne[1] == 1) ne = {ne[0], ne[2]};
@@ -148,6 +138,12 @@ void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_p
     w.add_tensor(*name, type, ne, bytes.data(), bytes.size());
     if (progress) progress(static_cast<double>(done) / static_cast<double>(all.size()), *name);
   }
+}
+
+void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, TensorType target,
+                             const ProgressFn& progress) {
+  format::GgufWriter w;
+  add_lfm2_from_hf(hf_dir, w, target, progress, nullptr);
   w.write(out_path);
 }
 

@@ -10,6 +10,11 @@
 
 #include "format/tensor_type.h"
 #include "model/lfm2_config.h"
+#include "model/weight_source.h"
+
+namespace autoneural::format {
+class GgufWriter;
+}
 
 namespace autoneural::model {
 
@@ -23,6 +28,12 @@ using ProgressFn = std::function<void(double fraction, std::string_view what)>;
 // converter: 1-D tensors, norms and short-conv kernels stay F32; matrices whose rows do not divide into
 // quantization blocks fall back to F16.
 TensorType lfm2_storage_type(std::string_view gguf_name, const std::vector<int64_t>& ne, TensorType target);
+
+// The language model of a Hugging Face directory (LFM2, or the text half of an AutoNeural directory, whose
+// config nests it under text_config) into `w`: general.* and lfm2.* keys, the vocabulary, the tensors.
+// Tensors that `other_part` maps (the vision half) are skipped; any other unknown tensor is an Error.
+void add_lfm2_from_hf(const std::string& hf_dir, format::GgufWriter& w, TensorType target, const ProgressFn& progress,
+                      HfNameMapper other_part);
 
 // Hugging Face directory (config.json, safetensors, tokenizer.json) → GGUF, written atomically.
 void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, TensorType target,

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "autoneural/error.h"
 #include "kernels/matmul.h"
 #include "runtime/sequence_state.h"
 
@@ -22,6 +23,24 @@ class ThreadPool;
 struct Weight {
   std::string name;          // GGUF tensor name
   kernels::Matrix matrix;    // [rows = out features][cols = in features]
+};
+
+// Geometry of a 2-D convolution over a channels-last feature map: in_h*in_w rows (row = y*in_w + x) of
+// `channels` values; output out_h*out_w rows. Zero padding pad_top/pad_left before the image (the rest
+// after it is implied by the output size), as TensorFlow-style SAME padding needs (architecture-reference §1.2).
+struct ConvGeometry {
+  int64_t in_h = 0, in_w = 0, channels = 0;
+  int64_t kernel = 1, stride = 1;
+  int64_t pad_top = 0, pad_left = 0;
+  int64_t out_h = 0, out_w = 0;
+};
+
+enum class GeluKind { Tanh, Erf };  // tanh approximation (MobileNetV5) / exact erf (connector)
+
+enum class ResizeKind {
+  Nearest,          // source index floor(dst * in / out)
+  Bilinear,         // PyTorch align_corners=False, no antialias, edge-clamped
+  AveragePool,      // kernel = stride = in / out (requires divisibility), no padding
 };
 
 struct AttentionShape {
@@ -62,6 +81,34 @@ class Backend {
   // writes out[n][n_head][head_dim].
   virtual void attention(std::string_view site, const KvLayer& cache, const AttentionShape& shape, const float* q,
                          int64_t pos0, int64_t n, float* out) = 0;
+
+  // ---- vision ops (channels-last feature maps, see ConvGeometry) ----------------------------------------
+  // A backend that cannot run an op (yet) keeps the default, which reports that clearly.
+  // Full convolution: w.rows = output channels, w.cols = channels·kernel² in PyTorch weight order
+  // (input channel slowest, then ky, then kx). bias[w.rows] may be null. y: out_h*out_w rows of w.rows.
+  virtual void conv2d(const Weight& w, const float* bias, const float* x, const ConvGeometry& g, float* y) { unsupported("conv2d"); }
+  // Depthwise convolution: kernel[kernel²][channels] (tap-major, so that a tap's weights for all channels
+  // are contiguous). y: out_h*out_w rows of `channels`.
+  virtual void depthwise_conv2d(std::string_view site, const float* kernel, const float* x, const ConvGeometry& g,
+                                float* y) { unsupported("depthwise_conv2d"); }
+  // y = gelu(x) element-wise; x and y may alias.
+  virtual void gelu(std::string_view site, const float* x, int64_t count, GeluKind kind, float* y) { unsupported("gelu"); }
+  // x[i][c] *= scale[c] (layer scale) for n rows of dim.
+  virtual void scale_channels(std::string_view site, float* x, const float* scale, int64_t n, int64_t dim) { unsupported("scale_channels"); }
+  // x[i][c] += bias[c] for n rows of dim.
+  virtual void add_bias(std::string_view site, float* x, const float* bias, int64_t n, int64_t dim) { unsupported("add_bias"); }
+  // Non-causal multi-query attention: q[n_q][n_head][head_dim] against one shared head k, v[n_kv][head_dim];
+  // out[n_q][n_head][head_dim] = softmax(q·kᵀ·scale)·v per head.
+  virtual void attention_mqa(std::string_view site, const float* q, int64_t n_q, int64_t n_head, const float* k,
+                             const float* v, int64_t n_kv, int64_t head_dim, float scale, float* out) { unsupported("attention_mqa"); }
+  // Resizes a channels-last map in_h×in_w → out_h×out_w (`channels` per pixel).
+  virtual void resize2d(std::string_view site, const float* x, int64_t in_h, int64_t in_w, int64_t channels,
+                        int64_t out_h, int64_t out_w, ResizeKind kind, float* y) { unsupported("resize2d"); }
+
+ protected:
+  [[noreturn]] void unsupported(const char* op) const {
+    throw Error("the " + std::string(name()) + " backend does not implement " + op);
+  }
 };
 
 }  // namespace autoneural::runtime

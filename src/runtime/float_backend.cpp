@@ -17,7 +17,14 @@ void FloatBackend::linear(const Weight& w, const float* x, int64_t n, float* y) 
 
 void FloatBackend::rms_norm(std::string_view, const float* x, const float* weight, int64_t n, int64_t dim, float eps,
                             float* y) {
-  for (int64_t t = 0; t < n; ++t) kernels::rms_norm(x + t * dim, weight, y + t * dim, dim, eps);
+  // Vision feature maps have thousands of rows; token chunks a few. Rows are independent either way.
+  if (n * dim < (1 << 16)) {
+    for (int64_t t = 0; t < n; ++t) kernels::rms_norm(x + t * dim, weight, y + t * dim, dim, eps);
+    return;
+  }
+  pool_.parallel_for(n, 16, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) kernels::rms_norm(x + t * dim, weight, y + t * dim, dim, eps);
+  });
 }
 
 void FloatBackend::swiglu(std::string_view, const float* gate, const float* up, int64_t count, float* y) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "runtime/backend.h"
 #include "runtime/thread_pool.h"
@@ -30,7 +31,20 @@ class FloatBackend : public Backend {
   void attention(std::string_view site, const KvLayer& cache, const AttentionShape& shape, const float* q,
                  int64_t pos0, int64_t n, float* out) override;
 
+  // Vision ops (float_backend_vision.cpp).
+  void conv2d(const Weight& w, const float* bias, const float* x, const ConvGeometry& g, float* y) override;
+  void depthwise_conv2d(std::string_view site, const float* kernel, const float* x, const ConvGeometry& g,
+                        float* y) override;
+  void gelu(std::string_view site, const float* x, int64_t count, GeluKind kind, float* y) override;
+  void scale_channels(std::string_view site, float* x, const float* scale, int64_t n, int64_t dim) override;
+  void add_bias(std::string_view site, float* x, const float* bias, int64_t n, int64_t dim) override;
+  void attention_mqa(std::string_view site, const float* q, int64_t n_q, int64_t n_head, const float* k,
+                     const float* v, int64_t n_kv, int64_t head_dim, float scale, float* out) override;
+  void resize2d(std::string_view site, const float* x, int64_t in_h, int64_t in_w, int64_t channels, int64_t out_h,
+                int64_t out_w, ResizeKind kind, float* y) override;
+
  private:
+  std::vector<float> im2col_;
   ThreadPool pool_;
   kernels::MatmulScratch scratch_;
 };

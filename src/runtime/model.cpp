@@ -1,5 +1,6 @@
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "format/mapped_file.h"
@@ -22,6 +23,75 @@ std::string dominant_matrix_type(const model::WeightSource& w) {
   return best;
 }
 
+// Tensor names of an AutoNeural directory's vision half: the tower and the connector.
+std::optional<std::string> vision_hf_to_gguf_name(std::string_view hf_name) {
+  if (auto n = model::mobilenetv5_hf_to_gguf_name(hf_name)) return n;
+  return model::connector_hf_to_gguf_name(hf_name);
+}
+
+bool has_own_vision(const model::WeightSource& w) {
+  if (w.is_gguf()) return w.gguf()->find("autoneural.vision.block_defs") != nullptr;
+  const std::string cfg = (std::filesystem::path(w.path()) / "config.json").string();
+  const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
+  return j.is_object() && j.contains("vision_config");
+}
+
+void load_vision(Model::Impl& impl, const std::string& path) {
+  impl.vision_weights = model::WeightSource::open(path, &vision_hf_to_gguf_name);
+  impl.vision = model::read_vision_metadata(*impl.vision_weights);
+  if (impl.lm) model::check_vision_fits_text(impl.vision, impl.lm->config().hidden, path);
+  impl.encoder = std::make_unique<model::MobileNetV5>(impl.vision_weights, impl.vision.encoder);
+  impl.connector = std::make_unique<model::Connector>(impl.vision_weights, impl.vision.connector);
+
+  VisionInfo& v = impl.vision_info;
+  v.path = path;
+  v.encoder = impl.vision.encoder.architecture;
+  v.projector = impl.vision.connector.kind == model::ConnectorKind::Mlp2 ? "mlp2" : "gemma3n";
+  v.image_size = impl.vision.preprocess.image_size > 0 ? impl.vision.preprocess.image_size
+                                                       : impl.vision.encoder.image_size;
+  v.tokens_per_image = impl.encoder->tokens();
+  v.encoder_channels = impl.encoder->out_channels();
+  v.n_params = impl.encoder->parameter_count() + impl.connector->parameter_count();
+  if (impl.vision_weights->is_gguf()) {
+    const auto name = impl.vision_weights->gguf()->get_string("general.name").value_or("");
+    v.random_weights = name.rfind("autoneural-random-", 0) == 0;
+  }
+  if (!impl.lm) return;  // a vision-only model has no prompts
+  // Image token ids: the checkpoint's config when it names them, else looked up in the vocabulary
+  // (LFM2's vocabulary has <image>, <|image_start|>, <|image_end|>).
+  auto id_of = [&](int32_t configured, const char* text) {
+    if (configured >= 0) return configured;
+    auto id = impl.tok->find_token(text);
+    if (!id)
+      throw Error(impl.info.path + ": the language model's vocabulary has no " + text +
+                  " token, so it cannot take images");
+    return *id;
+  };
+  v.image_token = id_of(impl.vision.tokens.image_token_id, "<image>");
+  v.image_start_token = id_of(impl.vision.tokens.image_start_id, "<|image_start|>");
+  v.image_end_token = id_of(impl.vision.tokens.image_end_id, "<|image_end|>");
+  for (int32_t id : {v.image_token, v.image_start_token, v.image_end_token})
+    if (id < 0 || id >= impl.lm->config().n_vocab)
+      throw Error(path + ": image token id " + std::to_string(id) + " is outside the vocabulary");
+  if (impl.vision.tokens.tokens_per_image > 0 && impl.vision.tokens.tokens_per_image != v.tokens_per_image)
+    throw Error(path + ": the configuration says " + std::to_string(impl.vision.tokens.tokens_per_image) +
+                " tokens per image but the encoder produces " + std::to_string(v.tokens_per_image));
+}
+
+// A file that holds only a vision encoder (+ connector): our vision GGUF, llama.cpp's mmproj, or a
+// Hugging Face directory whose text_config names no language model. Such a Model encodes images only.
+bool is_vision_only(const std::string& path) {
+  if (std::filesystem::is_directory(path)) {
+    const std::string cfg = (std::filesystem::path(path) / "config.json").string();
+    if (!std::filesystem::exists(cfg)) return false;
+    const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
+    if (!j.is_object() || !j.contains("vision_config")) return false;
+    return !j.contains("text_config") || !j["text_config"].is_object() ||
+           !j["text_config"].contains("num_hidden_layers");
+  }
+  return false;
+}
+
 }  // namespace
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -29,7 +99,26 @@ Model::~Model() = default;
 
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
   auto impl = std::make_unique<Impl>();
-  impl->weights = model::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
+  const unsigned hw = std::thread::hardware_concurrency();
+  impl->n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(hw ? hw : 1);
+  bool vision_only = is_vision_only(path);
+  if (!vision_only && !std::filesystem::is_directory(path)) {
+    impl->weights = model::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
+    const auto arch = impl->weights->gguf()->get_string("general.architecture").value_or("");
+    vision_only = arch == "autoneural-vision" || arch == "clip";
+  }
+  if (vision_only) {
+    if (!options.mmproj.empty()) throw Error(path + " is a vision file; give the language model with -m and this with --mmproj");
+    load_vision(*impl, path);
+    impl->info.architecture = "vision";
+    impl->info.path = path;
+    impl->info.name = std::filesystem::path(path).filename().string();
+    impl->info.n_params = impl->vision_info.n_params;
+    impl->info.file_bytes = impl->vision_weights->file_bytes();
+    impl->info.random_weights = impl->vision_info.random_weights;
+    return std::shared_ptr<Model>(new Model(std::move(impl)));
+  }
+  if (!impl->weights) impl->weights = model::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
   model::Lfm2Config config;
   tokenizer::VocabData vocab;
   if (impl->weights->is_gguf()) {
@@ -37,7 +126,11 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     vocab = tokenizer::vocab_from_gguf(*impl->weights->gguf());
   } else {
     const std::string cfg_path = (std::filesystem::path(path) / "config.json").string();
-    config = model::lfm2_config_from_hf_json(format::read_text_file(cfg_path), cfg_path);
+    std::string cfg_text = format::read_text_file(cfg_path);
+    // An AutoNeural directory nests the language model's configuration under text_config.
+    const auto j = nlohmann::json::parse(cfg_text, nullptr, false);
+    if (j.is_object() && j.contains("text_config") && j["text_config"].is_object()) cfg_text = j["text_config"].dump();
+    config = model::lfm2_config_from_hf_json(cfg_text, cfg_path);
     vocab = tokenizer::vocab_from_hf_dir(path);
   }
   impl->tok = std::make_unique<tokenizer::Tokenizer>(std::move(vocab));
@@ -46,8 +139,6 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
                 " tokens but the model's embedding only " + std::to_string(config.n_vocab));
   impl->lm = std::make_unique<model::Lfm2Model>(impl->weights, config);
   impl->end_of_turn = impl->tok->find_token("<|im_end|>").value_or(-1);
-  const unsigned hw = std::thread::hardware_concurrency();
-  impl->n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(hw ? hw : 1);
 
   ModelInfo& info = impl->info;
   info.architecture = "lfm2";
@@ -68,34 +159,42 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   info.ff = config.ff;
   info.conv_l_cache = config.conv_l_cache;
   info.context_train = config.context_train;
+
+  const std::string vision_path = !options.mmproj.empty() ? options.mmproj : (has_own_vision(*impl->weights) ? path : "");
+  if (!vision_path.empty()) load_vision(*impl, vision_path);
   return std::shared_ptr<Model>(new Model(std::move(impl)));
 }
 
 const ModelInfo& Model::info() const { return impl_->info; }
 int Model::n_threads() const { return impl_->n_threads; }
 
+const tokenizer::Tokenizer& Model::Impl::tokenizer() const {
+  if (!tok) throw Error(info.path + " has no language model (it is a vision encoder only)");
+  return *tok;
+}
+
 std::vector<int32_t> Model::tokenize(std::string_view text, bool add_special, bool parse_special) const {
-  return impl_->tok->encode(text, add_special, parse_special);
+  return impl_->tokenizer().encode(text, add_special, parse_special);
 }
 
 std::string Model::token_to_piece(int32_t id, bool render_special) const {
-  return impl_->tok->token_to_piece(id, render_special);
+  return impl_->tokenizer().token_to_piece(id, render_special);
 }
 
 std::string Model::detokenize(const std::vector<int32_t>& ids, bool render_special) const {
-  return impl_->tok->decode(ids, render_special);
+  return impl_->tokenizer().decode(ids, render_special);
 }
 
 std::string Model::apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
   std::vector<tokenizer::ChatMessage> m;
   for (const auto& msg : messages) m.push_back({msg.role, msg.content});
-  return tokenizer::render_lfm2_chat(m, add_generation_prompt, *impl_->tok);
+  return tokenizer::render_lfm2_chat(m, add_generation_prompt, impl_->tokenizer());
 }
 
-int32_t Model::bos() const { return impl_->tok->bos(); }
-int32_t Model::eos() const { return impl_->tok->eos(); }
+int32_t Model::bos() const { return impl_->tokenizer().bos(); }
+int32_t Model::eos() const { return impl_->tokenizer().eos(); }
 bool Model::is_end_of_generation(int32_t id) const {
-  return id == impl_->tok->eos() || (impl_->end_of_turn >= 0 && id == impl_->end_of_turn);
+  return id == impl_->tokenizer().eos() || (impl_->end_of_turn >= 0 && id == impl_->end_of_turn);
 }
 
 }  // namespace autoneural

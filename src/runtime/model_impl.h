@@ -4,7 +4,10 @@
 #include <memory>
 
 #include "autoneural/llm.h"
+#include "model/connector.h"
 #include "model/lfm2.h"
+#include "model/mobilenetv5.h"
+#include "model/vision_loader.h"
 #include "model/lfm2_export.h"
 #include "model/weight_source.h"
 #include "tokenizer/tokenizer.h"
@@ -18,6 +21,15 @@ struct Model::Impl {
   std::unique_ptr<model::Lfm2Model> lm;
   std::unique_ptr<tokenizer::Tokenizer> tok;
   int32_t end_of_turn = -1;  // <|im_end|>, if the vocabulary has it
+  // The tokenizer; Error for a vision-only model.
+  const tokenizer::Tokenizer& tokenizer() const;
+
+  // Vision part (null without one).
+  std::shared_ptr<model::WeightSource> vision_weights;
+  model::VisionFileInfo vision;
+  std::unique_ptr<model::MobileNetV5> encoder;
+  std::unique_ptr<model::Connector> connector;
+  VisionInfo vision_info;
 };
 
 }  // namespace autoneural

@@ -13,9 +13,11 @@ struct Session::Impl {
   std::unique_ptr<runtime::Backend> backend;
   std::unique_ptr<runtime::SequenceState> state;
   model::Lfm2Workspace ws;
+  std::vector<int32_t> history;  // ids in the state; `placeholder` for rows given as embeddings
+  int32_t placeholder = -1;      // the image token while decoding an image's rows
 
   // Runs rows through the model in chunks of n_batch; returns the last row's or every row's logits.
-  std::vector<float> run(const int32_t* tokens, const float* rows, int64_t n, bool all_logits) {
+  std::vector<float> run(const int32_t* tokens, const float* rows, int64_t n, bool all_logits, bool no_logits = false) {
     const auto& lm = *model->impl().lm;
     const int64_t vocab = lm.config().n_vocab, d = lm.config().hidden;
     if (n <= 0) throw Error("decode: nothing to evaluate");
@@ -30,14 +32,17 @@ struct Session::Impl {
         if (tokens[i] < 0 || tokens[i] >= vocab)
           throw Error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary (size " +
                       std::to_string(vocab) + ")");
-    std::vector<float> logits(static_cast<size_t>((all_logits ? n : 1) * vocab));
+    std::vector<float> logits(no_logits ? 0 : static_cast<size_t>((all_logits ? n : 1) * vocab));
     for (int64_t b = 0; b < n; b += options.n_batch) {
       const int64_t len = std::min(options.n_batch, n - b);
       const bool last_chunk = b + len == n;
-      const auto mode = all_logits ? model::LogitsRows::All
-                                   : (last_chunk ? model::LogitsRows::Last : model::LogitsRows::None);
+      const auto mode = no_logits    ? model::LogitsRows::None
+                        : all_logits ? model::LogitsRows::All
+                                     : (last_chunk ? model::LogitsRows::Last : model::LogitsRows::None);
       float* out = all_logits ? logits.data() + b * vocab : logits.data();
       lm.forward(*backend, *state, tokens ? tokens + b : nullptr, rows ? rows + b * d : nullptr, len, mode, out, ws);
+      if (tokens) history.insert(history.end(), tokens + b, tokens + b + len);
+      else history.insert(history.end(), static_cast<size_t>(len), placeholder);
     }
     return logits;
   }
@@ -45,6 +50,7 @@ struct Session::Impl {
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
   if (!model) throw Error("session: no model");
+  if (!model->impl().lm) throw Error(model->info().path + " has no language model (it is a vision encoder only)");
   if (options.n_ctx <= 0) throw Error("context length must be positive");
   if (options.n_batch <= 0) throw Error("batch size must be positive");
   impl_->model = std::move(model);
@@ -69,8 +75,79 @@ std::vector<float> Session::decode_embeddings(std::span<const float> rows, bool 
   return impl_->run(nullptr, rows.data(), static_cast<int64_t>(rows.size()) / d, all_logits);
 }
 
+std::vector<float> Session::decode_with_images(std::span<const int32_t> tokens, std::span<const ImageEmbedding> images,
+                                              bool all_logits) {
+  const Model& m = *impl_->model;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (images.empty()) return decode(tokens, all_logits);
+  const int32_t image_token = m.vision_info().image_token;
+  const int64_t d = m.info().hidden, vocab = m.info().n_vocab;
+  // Split into runs first and check everything, so that a bad call leaves the state untouched.
+  struct Run {
+    int64_t begin, end;
+    int image;  // -1: tokens
+  };
+  std::vector<Run> runs;
+  size_t next_image = 0;
+  for (int64_t i = 0; i < n;) {
+    int64_t j = i;
+    const bool is_image = tokens[i] == image_token;
+    while (j < n && (tokens[j] == image_token) == is_image) ++j;
+    if (is_image) {
+      // Adjacent images are separated by <|image_end|><|image_start|>, so a run is one image.
+      if (next_image >= images.size())
+        throw Error("the prompt has more image placeholders than the " + std::to_string(images.size()) +
+                    " image(s) given");
+      const ImageEmbedding& e = images[next_image];
+      if (e.dim != d || e.n_tokens != j - i || static_cast<int64_t>(e.rows.size()) != e.n_tokens * e.dim)
+        throw Error("image " + std::to_string(next_image + 1) + " has " + std::to_string(e.n_tokens) + " rows of " +
+                    std::to_string(e.dim) + " but its placeholder run has " + std::to_string(j - i) +
+                    " positions of width " + std::to_string(d));
+      runs.push_back({i, j, static_cast<int>(next_image++)});
+    } else {
+      runs.push_back({i, j, -1});
+    }
+    i = j;
+  }
+  if (next_image != images.size())
+    throw Error(std::to_string(images.size()) + " image(s) given but the prompt has placeholders for " +
+                std::to_string(next_image));
+  if (n_past() + n > n_ctx())
+    throw Error("the prompt with its images needs " + std::to_string(n) + " positions at position " +
+                std::to_string(n_past()) + ", more than the context length " + std::to_string(n_ctx()) +
+                " holds (raise it with -c / n_ctx, or use fewer images)");
+  std::vector<float> logits;
+  if (all_logits) logits.reserve(static_cast<size_t>(n * vocab));
+  for (const Run& r : runs) {
+    const bool last = &r == &runs.back();
+    // Only the last run's last row matters unless every row's logits are wanted.
+    const bool skip = !all_logits && !last;
+    std::vector<float> out;
+    if (r.image < 0) {
+      out = impl_->run(tokens.data() + r.begin, nullptr, r.end - r.begin, all_logits, skip);
+    } else {
+      impl_->placeholder = image_token;
+      try {
+        out = impl_->run(nullptr, images[r.image].rows.data(), r.end - r.begin, all_logits, skip);
+      } catch (...) {
+        impl_->placeholder = -1;
+        throw;
+      }
+      impl_->placeholder = -1;
+    }
+    if (all_logits) logits.insert(logits.end(), out.begin(), out.end());
+    else if (last) logits = std::move(out);
+  }
+  return logits;
+}
+
 GenerateResult Session::generate(std::span<const int32_t> prompt, const GenerateOptions& options,
                                  const std::function<bool(std::string_view)>& on_text) {
+  return generate(prompt, {}, options, on_text);
+}
+
+GenerateResult Session::generate(std::span<const int32_t> prompt, std::span<const ImageEmbedding> images,
+                                 const GenerateOptions& options, const std::function<bool(std::string_view)>& on_text) {
   using clock = std::chrono::steady_clock;
   const Model& m = *impl_->model;
   GenerateResult result;
@@ -81,7 +158,7 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Generate
                 std::to_string(n_ctx()) + " (raise it with -c)");
   std::vector<int32_t> history(prompt.begin(), prompt.end());
   const auto t0 = clock::now();
-  std::vector<float> logits = decode(prompt);
+  std::vector<float> logits = decode_with_images(prompt, images);
   const auto t1 = clock::now();
   result.prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
 
@@ -128,7 +205,11 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, const Generate
 
 int64_t Session::n_past() const { return impl_->state->n_past(); }
 int64_t Session::n_ctx() const { return impl_->options.n_ctx; }
-void Session::reset() { impl_->state->reset(); }
+const std::vector<int32_t>& Session::history() const { return impl_->history; }
+void Session::reset() {
+  impl_->state->reset();
+  impl_->history.clear();
+}
 const Model& Session::model() const { return *impl_->model; }
 
 StateMemory Session::memory() const {

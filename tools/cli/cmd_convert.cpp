@@ -1,26 +1,44 @@
-// autoneural convert: Hugging Face directory → GGUF (llama.cpp's names and keys).
+// autoneural convert: Hugging Face directory → GGUF (llama.cpp's names and keys). An AutoNeural directory
+// becomes a text GGUF + a vision GGUF (--mmproj), or one merged GGUF.
+#include <filesystem>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "args.h"
 #include "common.h"
+#include "format/mapped_file.h"
 #include "model/lfm2_export.h"
+#include "model/vision_export.h"
 
 namespace autoneural::cli {
 
 int cmd_convert(int argc, char** argv) {
-  std::string in, out, type = "f16";
-  ArgParser p("convert", "Converts a Hugging Face LFM2 directory to a GGUF file that autoneural and llama.cpp load.");
+  std::string in, out, mmproj, type = "f16", vision_type = "f16";
+  ArgParser p("convert", "Converts a Hugging Face LFM2 or AutoNeural directory to GGUF files that autoneural "
+                         "(and, for the language model, llama.cpp) load.");
   p.positional("HF_DIR", &in, true, "directory with config.json, *.safetensors and tokenizer.json");
   p.positional("OUT.gguf", &out, true, "output file (written atomically)");
-  p.option({"--type", "--outtype"}, &type, "f32|f16|bf16|q8_0|q4_0", "matrix type (default f16)");
+  p.option({"--type", "--outtype"}, &type, "f32|f16|bf16|q8_0|q4_0", "language-model matrix type (default f16)");
+  p.option({"--mmproj"}, &mmproj, "VISION.gguf", "AutoNeural: write the vision half here (default: merged into OUT)");
+  p.option({"--vision-type"}, &vision_type, "f32|f16|bf16|q8_0", "vision matrix type (default f16)");
   if (!p.parse(argc, argv)) return 0;
-  const auto t = parse_tensor_type(type);
-  if (!t || *t == TensorType::Q4_K || *t == TensorType::Q6_K)
-    throw UsageError("unsupported --type '" + type + "' (expected f32, f16, bf16, q8_0 or q4_0)");
+  auto parse_type = [](const std::string& name, const char* flag) {
+    const auto t = parse_tensor_type(name);
+    if (!t || *t == TensorType::Q4_K || *t == TensorType::Q6_K)
+      throw UsageError("unsupported " + std::string(flag) + " '" + name + "' (expected f32, f16, bf16, q8_0 or q4_0)");
+    return *t;
+  };
+  const TensorType t = parse_type(type, "--type"), vt = parse_type(vision_type, "--vision-type");
+  const std::string cfg = (std::filesystem::path(in) / "config.json").string();
+  const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
+  const bool vision = j.is_object() && j.contains("vision_config");
+  if (!vision && !mmproj.empty()) throw UsageError(in + " has no vision part (config.json has no vision_config)");
   ProgressBar bar("convert");
-  model::convert_lfm2_hf_to_gguf(in, out, *t, [&](double f, std::string_view what) { bar.update(f, what); });
+  auto progress = [&](double f, std::string_view what) { bar.update(f, what); };
+  if (vision) model::convert_autoneural_hf(in, out, mmproj, t, vt, progress);
+  else model::convert_lfm2_hf_to_gguf(in, out, t, progress);
   bar.finish();
-  std::cerr << "wrote " << out << "\n";
+  std::cerr << "wrote " << out << (mmproj.empty() ? "" : " and " + mmproj) << "\n";
   return 0;
 }
 

@@ -22,13 +22,7 @@ int cmd_generate(int argc, char** argv) {
   p.flag({"--chat"}, &chat, "wrap the prompt as a user turn of the model's chat template");
   p.option({"--system"}, &system, "TEXT", "system message (with --chat)");
   p.option({"-n", "--n-predict"}, &n_predict, "N", "maximum tokens to generate (default 128)");
-  p.option({"--temp"}, &s.temperature, "T", "temperature; 0 = greedy (default 0.8)");
-  p.option({"--top-k"}, &s.top_k, "K", "top-k, 0 = off (default 40)");
-  p.option({"--top-p"}, &s.top_p, "P", "top-p, 1 = off (default 0.95)");
-  p.option({"--min-p"}, &s.min_p, "P", "min-p, 0 = off (default 0.05)");
-  p.option({"--repeat-penalty"}, &s.repeat_penalty, "F", "repetition penalty, 1 = off (default 1)");
-  p.option({"--repeat-last-n"}, &s.repeat_last_n, "N", "tokens the penalty looks back on (default 64)");
-  p.option({"-s", "--seed"}, &s.seed, "N", "random seed");
+  add_sampling_flags(p, s);
   p.repeated({"--stop"}, &stop, "TEXT", "stop when this text is generated (repeatable)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
@@ -49,11 +43,7 @@ int cmd_generate(int argc, char** argv) {
   gen.render_special = show_special;
 
   auto model = Model::load(model_path, {threads});
-  if (model->info().random_weights)
-    std::fprintf(stderr,
-                 "note: %s has random weights (written by 'autoneural make-model'); there is no trained default "
-                 "model yet, so the text below is meaningless — it shows the engine running, not an answer.\n",
-                 model_path.c_str());
+  note_random_weights(*model);
   std::vector<int32_t> tokens;
   if (chat) {
     std::vector<ChatMessage> messages;

@@ -57,3 +57,26 @@ std::string human_bytes(double bytes) {
 }
 
 }  // namespace autoneural::cli
+
+namespace autoneural::cli {
+
+void add_sampling_flags(ArgParser& p, SamplingOptions& s) {
+  p.option({"--temp"}, &s.temperature, "T", "temperature; 0 = greedy (default 0.8)");
+  p.option({"--top-k"}, &s.top_k, "K", "top-k, 0 = off (default 40)");
+  p.option({"--top-p"}, &s.top_p, "P", "top-p, 1 = off (default 0.95)");
+  p.option({"--min-p"}, &s.min_p, "P", "min-p, 0 = off (default 0.05)");
+  p.option({"--repeat-penalty"}, &s.repeat_penalty, "F", "repetition penalty, 1 = off (default 1)");
+  p.option({"--repeat-last-n"}, &s.repeat_last_n, "N", "tokens the penalty looks back on (default 64)");
+  p.option({"-s", "--seed"}, &s.seed, "N", "random seed");
+}
+
+void note_random_weights(const Model& model) {
+  const bool vision_random = model.has_vision() && model.vision_info().random_weights;
+  if (!model.info().random_weights && !vision_random) return;
+  std::fprintf(stderr,
+               "note: %s has random weights (written by 'autoneural make-model'); there is no trained default "
+               "model yet, so the text below is meaningless — it shows the engine running, not an answer.\n",
+               model.info().random_weights ? model.info().path.c_str() : model.vision_info().path.c_str());
+}
+
+}  // namespace autoneural::cli

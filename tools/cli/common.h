@@ -17,6 +17,15 @@ int cmd_bench(int argc, char** argv);
 int cmd_convert(int argc, char** argv);
 int cmd_make_model(int argc, char** argv);
 int cmd_info(int argc, char** argv);
+int cmd_run(int argc, char** argv);
+int cmd_encode(int argc, char** argv);
+
+class ArgParser;
+// The sampling flags every generating command shares (--temp, --top-k, ..., --seed).
+void add_sampling_flags(ArgParser& p, SamplingOptions& s);
+// Tells the user on stderr when the model (or its vision part) has random weights, so that its output is
+// not mistaken for an answer.
+void note_random_weights(const Model& model);
 
 // Progress bar on stderr, redrawn in place when stderr is a terminal, a line per 10% otherwise.
 class ProgressBar {

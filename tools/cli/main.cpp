@@ -14,7 +14,9 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"run", autoneural::cli::cmd_run, "answer a question about images, or chat with images (streams to stdout)"},
     {"generate", autoneural::cli::cmd_generate, "generate text from a prompt (streams to stdout)"},
+    {"encode", autoneural::cli::cmd_encode, "run the vision encoder on an image and write the features as .npy"},
     {"tokenize", autoneural::cli::cmd_tokenize, "show the token ids of a text"},
     {"logits", autoneural::cli::cmd_logits, "write the logits of every position of a prompt as .npy"},
     {"bench", autoneural::cli::cmd_bench, "measure prefill and decode speed, time to first token and memory"},

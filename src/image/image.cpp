@@ -1,0 +1,261 @@
+#include "image/image.h"
+
+#include <jpeglib.h>
+// jpeglib.h must come first: jerror.h uses its types.
+#include <jerror.h>
+#include <libexif/exif-data.h>
+#include <png.h>
+#include <stb/stb_image.h>
+
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+
+#include "autoneural/error.h"
+#include "format/mapped_file.h"
+
+namespace autoneural::image {
+
+namespace {
+
+void check_size(int64_t w, int64_t h, const std::string& label) {
+  if (w <= 0 || h <= 0) throw Error(label + ": image has zero size (" + std::to_string(w) + "x" + std::to_string(h) + ")");
+  if (w > kMaxSide || h > kMaxSide || w * h > kMaxPixels)
+    throw Error(label + ": image too large: " + std::to_string(w) + "x" + std::to_string(h) + " (limit " +
+                std::to_string(kMaxSide) + " per side, " + std::to_string(kMaxPixels) + " pixels)");
+}
+
+// ---- PNG (classic libpng API: exact 16→8-bit high-byte stripping and alpha dropping, as PIL) ----------
+struct PngReader {
+  const uint8_t* data;
+  size_t size, pos;
+  char message[200];
+  jmp_buf jump;
+};
+
+void png_error_fn(png_structp png, png_const_charp msg) {
+  auto* r = static_cast<PngReader*>(png_get_error_ptr(png));
+  std::snprintf(r->message, sizeof r->message, "%s", msg);
+  longjmp(r->jump, 1);
+}
+void png_warning_fn(png_structp, png_const_charp) {}
+void png_read_fn(png_structp png, png_bytep out, png_size_t n) {
+  auto* r = static_cast<PngReader*>(png_get_io_ptr(png));
+  if (n > r->size - r->pos) png_error(png, "truncated PNG data");
+  std::memcpy(out, r->data + r->pos, n);
+  r->pos += n;
+}
+
+Image decode_png(const uint8_t* data, size_t size, const std::string& label) {
+  PngReader reader{data, size, 0, "", {}};
+  Image img;
+  std::vector<png_bytep> rows;
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, png_error_fn, png_warning_fn);
+  if (!png) throw Error(label + ": out of memory reading PNG");
+  png_infop info = png_create_info_struct(png);
+  if (!info || setjmp(reader.jump)) {
+    png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
+    throw Error(label + ": invalid PNG: " + reader.message);
+  }
+  png_set_read_fn(png, &reader, png_read_fn);
+  png_set_user_limits(png, kMaxSide, kMaxSide);
+  png_read_info(png, info);
+  const int64_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+  if (w <= 0 || h <= 0 || w > kMaxSide || h > kMaxSide || w * h > kMaxPixels) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    check_size(w, h, label);
+  }
+  const int color = png_get_color_type(png, info);
+  png_set_strip_16(png);  // PIL keeps the high byte of 16-bit samples
+  png_set_packing(png);
+  if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if (color == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8) png_set_expand_gray_1_2_4_to_8(png);
+  if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) png_set_gray_to_rgb(png);
+  if (color & PNG_COLOR_MASK_ALPHA) png_set_strip_alpha(png);  // dropped, not composited (PIL convert('RGB'))
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  if (png_get_rowbytes(png, info) != static_cast<size_t>(w) * 3) png_error(png, "unexpected row layout");
+  img.width = static_cast<int>(w);
+  img.height = static_cast<int>(h);
+  img.rgb.resize(static_cast<size_t>(w * h * 3));
+  rows.resize(static_cast<size_t>(h));
+  for (int64_t y = 0; y < h; ++y) rows[y] = img.rgb.data() + y * w * 3;
+  png_read_image(png, rows.data());
+  png_destroy_read_struct(&png, &info, nullptr);
+  return img;
+}
+
+// ---- JPEG (libjpeg-turbo with Pillow's defaults: ISLOW DCT, fancy upsampling) -------------------------
+struct JpegError {
+  jpeg_error_mgr mgr;
+  jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void jpeg_error_exit(j_common_ptr cinfo) {
+  auto* e = reinterpret_cast<JpegError*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, e->message);
+  longjmp(e->jump, 1);
+}
+// A truncated file is an error (Pillow: "image file is truncated"), not gray padding.
+void jpeg_emit_message(j_common_ptr cinfo, int level) {
+  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_error_exit(cinfo);
+}
+
+int exif_orientation(const uint8_t* data, unsigned len) {
+  ExifData* ed = exif_data_new_from_data(data, len);
+  if (!ed) return 1;
+  int orientation = 1;
+  if (ExifEntry* e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION)) {
+    if (e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2)
+      orientation = exif_get_short(e->data, exif_data_get_byte_order(ed));
+  }
+  exif_data_unref(ed);
+  return orientation >= 1 && orientation <= 8 ? orientation : 1;
+}
+
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& label) {
+  jpeg_decompress_struct cinfo;
+  JpegError err;
+  Image img;
+  std::vector<uint8_t> row;
+  int orientation = 1;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_error_exit;
+  err.mgr.emit_message = jpeg_emit_message;
+  err.message[0] = 0;
+  jpeg_create_decompress(&cinfo);
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    throw Error(label + ": invalid JPEG: " + err.message);
+  }
+  jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(size));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
+  jpeg_read_header(&cinfo, TRUE);
+  const int64_t w = cinfo.image_width, h = cinfo.image_height;
+  if (w <= 0 || h <= 0 || w > kMaxSide || h > kMaxSide || w * h > kMaxPixels) {
+    jpeg_destroy_decompress(&cinfo);
+    check_size(w, h, label);
+  }
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+    if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0)
+      orientation = exif_orientation(m->data, m->data_length);
+  const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  cinfo.out_color_space = cmyk ? JCS_CMYK : (cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB);
+  cinfo.dct_method = JDCT_ISLOW;
+  cinfo.do_fancy_upsampling = TRUE;
+  jpeg_start_decompress(&cinfo);
+  const int comps = cinfo.output_components;
+  img.width = static_cast<int>(w);
+  img.height = static_cast<int>(h);
+  img.rgb.resize(static_cast<size_t>(w * h * 3));
+  row.resize(static_cast<size_t>(w * comps));
+  const bool adobe_inverted = cmyk && cinfo.saw_Adobe_marker;
+  while (cinfo.output_scanline < cinfo.output_height) {
+    const int64_t y = cinfo.output_scanline;
+    JSAMPROW r = row.data();
+    jpeg_read_scanlines(&cinfo, &r, 1);
+    uint8_t* out = img.rgb.data() + y * w * 3;
+    for (int64_t x = 0; x < w; ++x) {
+      const uint8_t* p = row.data() + x * comps;
+      if (comps == 1) {
+        out[3 * x] = out[3 * x + 1] = out[3 * x + 2] = p[0];
+      } else if (comps == 3) {
+        std::memcpy(out + 3 * x, p, 3);
+      } else {
+        // CMYK (Adobe files store it inverted): RGB = (255 − C)(255 − K)/255 per channel.
+        const int k = adobe_inverted ? p[3] : 255 - p[3];
+        for (int c = 0; c < 3; ++c) {
+          const int v = adobe_inverted ? p[c] : 255 - p[c];
+          out[3 * x + c] = static_cast<uint8_t>((v * k + 127) / 255);
+        }
+      }
+    }
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  return orientation == 1 ? img : apply_exif_orientation(img, orientation);
+}
+
+// ---- BMP, PPM/PGM (stb_image) ------------------------------------------------------------------------
+Image decode_stb(const uint8_t* data, size_t size, const std::string& label) {
+  if (size > static_cast<size_t>(INT32_MAX)) throw Error(label + ": file too large");
+  int w = 0, h = 0, n = 0;
+  if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &n))
+    throw Error(label + ": invalid image: " + (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
+  check_size(w, h, label);
+  uint8_t* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &n, 3);
+  if (!pixels) throw Error(label + ": invalid image: " + (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
+  Image img;
+  img.width = w;
+  img.height = h;
+  img.rgb.assign(pixels, pixels + static_cast<size_t>(w) * h * 3);
+  stbi_image_free(pixels);
+  return img;
+}
+
+}  // namespace
+
+Image apply_exif_orientation(const Image& in, int orientation) {
+  if (orientation < 2 || orientation > 8) return in;
+  // Orientations 5..8 swap the axes. For output (x, y), the source pixel (PIL's exif_transpose:
+  // 2 mirror, 3 rotate 180, 4 flip, 5 transpose, 6 rotate 270 (= 90 clockwise), 7 transverse, 8 rotate 90).
+  const bool swap = orientation >= 5;
+  Image out;
+  out.width = swap ? in.height : in.width;
+  out.height = swap ? in.width : in.height;
+  out.rgb.resize(in.rgb.size());
+  const int W = in.width, H = in.height;
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x) {
+      int sx = x, sy = y;
+      switch (orientation) {
+        case 2: sx = W - 1 - x; break;
+        case 3: sx = W - 1 - x, sy = H - 1 - y; break;
+        case 4: sy = H - 1 - y; break;
+        case 5: sx = y, sy = x; break;
+        case 6: sx = y, sy = H - 1 - x; break;
+        case 7: sx = W - 1 - y, sy = H - 1 - x; break;
+        case 8: sx = W - 1 - y, sy = x; break;
+      }
+      std::memcpy(out.rgb.data() + (static_cast<size_t>(y) * out.width + x) * 3,
+                  in.rgb.data() + (static_cast<size_t>(sy) * W + sx) * 3, 3);
+    }
+  return out;
+}
+
+Image decode_image(const uint8_t* data, size_t size, const std::string& label) {
+  if (!data || size == 0) throw Error(label + ": empty file");
+  if (size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return decode_png(data, size, label);
+  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return decode_jpeg(data, size, label);
+  if (size >= 2 && ((data[0] == 'B' && data[1] == 'M') || (data[0] == 'P' && (data[1] == '5' || data[1] == '6'))))
+    return decode_stb(data, size, label);
+  throw Error(label + ": unsupported image format (expected PNG, JPEG, BMP, or binary PPM/PGM)");
+}
+
+Image load_image(const std::string& path) {
+  const format::MappedFile file(path);
+  return decode_image(file.data(), file.size(), path);
+}
+
+Image image_from_rgb(const uint8_t* data, int width, int height, int channels, size_t stride) {
+  if (channels != 1 && channels != 3 && channels != 4)
+    throw Error("raw image: " + std::to_string(channels) + " channels (expected 1, 3 or 4)");
+  check_size(width, height, "raw image");
+  if (!data) throw Error("raw image: no pixel data");
+  if (stride < static_cast<size_t>(width) * channels)
+    throw Error("raw image: row stride " + std::to_string(stride) + " is smaller than a row");
+  Image img;
+  img.width = width;
+  img.height = height;
+  img.rgb.resize(static_cast<size_t>(width) * height * 3);
+  for (int y = 0; y < height; ++y) {
+    const uint8_t* src = data + static_cast<size_t>(y) * stride;
+    uint8_t* dst = img.rgb.data() + static_cast<size_t>(y) * width * 3;
+    for (int x = 0; x < width; ++x)
+      for (int c = 0; c < 3; ++c) dst[3 * x + c] = src[x * channels + (channels == 1 ? 0 : c)];
+  }
+  return img;
+}
+
+}  // namespace autoneural::image

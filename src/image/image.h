@@ -1,0 +1,30 @@
+// Image decoding: PNG (libpng), JPEG (libjpeg-turbo, EXIF orientation applied like PIL's exif_transpose),
+// BMP and PPM/PGM (stb_image). The format is detected from the content, not the file name. Output is
+// always 8-bit RGB; alpha is dropped as PIL's convert('RGB') does.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace autoneural::image {
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // height rows of width*3 bytes
+};
+
+// Larger images are refused before anything is allocated for them.
+inline constexpr int kMaxSide = 32768;
+inline constexpr int64_t kMaxPixels = int64_t(1) << 28;
+
+Image load_image(const std::string& path);
+Image decode_image(const uint8_t* data, size_t size, const std::string& label);
+// Raw pixels: channels 1 (gray), 3 (RGB) or 4 (RGBA, alpha dropped); stride in bytes between rows.
+Image image_from_rgb(const uint8_t* data, int width, int height, int channels, size_t stride);
+
+// Applies an EXIF orientation (1..8) to an image (exposed for tests).
+Image apply_exif_orientation(const Image& in, int orientation);
+
+}  // namespace autoneural::image

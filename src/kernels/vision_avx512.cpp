@@ -1,0 +1,95 @@
+// AVX-512 vision kernels (see vision_kernels.h).
+#include "kernels/avx512_intrinsics.h"
+
+#include <algorithm>
+
+#include "kernels/vision_kernels.h"
+
+namespace autoneural::kernels::vision_avx512 {
+
+namespace {
+
+inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1); }
+
+// exp(x) for x <= 0 range reduction as in kernels_avx512.cpp (2^n by vscalefps; inputs clamped).
+inline __m512 exp512(__m512 x) {
+  x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-88.0f), x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+}  // namespace
+
+void depthwise_conv(const DwConvArgs& a) {
+  const int64_t c = a.c;
+  for (int64_t oy = a.oy0; oy < a.oy1; ++oy) {
+    const int64_t ky0 = std::max<int64_t>(0, a.pad_top - oy * a.stride);
+    const int64_t ky1 = std::min<int64_t>(a.k, a.in_h + a.pad_top - oy * a.stride);
+    for (int64_t ox = 0; ox < a.out_w; ++ox) {
+      const int64_t kx0 = std::max<int64_t>(0, a.pad_left - ox * a.stride);
+      const int64_t kx1 = std::min<int64_t>(a.k, a.in_w + a.pad_left - ox * a.stride);
+      float* y = a.y + (oy * a.out_w + ox) * c;
+      const int64_t iy0 = oy * a.stride - a.pad_top, ix0 = ox * a.stride - a.pad_left;
+      // Four 16-channel accumulators at a time keep four independent FMA chains in flight.
+      int64_t ch = 0;
+      for (; ch + 64 <= c; ch += 64) {
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t ky = ky0; ky < ky1; ++ky)
+          for (int64_t kx = kx0; kx < kx1; ++kx) {
+            const float* x = a.x + ((iy0 + ky) * a.in_w + ix0 + kx) * c + ch;
+            const float* w = a.w + (ky * a.k + kx) * c + ch;
+            for (int j = 0; j < 4; ++j)
+              acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(w + 16 * j), _mm512_loadu_ps(x + 16 * j), acc[j]);
+          }
+        for (int j = 0; j < 4; ++j) _mm512_storeu_ps(y + ch + 16 * j, acc[j]);
+      }
+      for (; ch < c; ch += 16) {
+        const __mmask16 m = tail_mask(c - ch);
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t ky = ky0; ky < ky1; ++ky)
+          for (int64_t kx = kx0; kx < kx1; ++kx) {
+            const float* x = a.x + ((iy0 + ky) * a.in_w + ix0 + kx) * c + ch;
+            const float* w = a.w + (ky * a.k + kx) * c + ch;
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, w), _mm512_maskz_loadu_ps(m, x), acc);
+          }
+        _mm512_mask_storeu_ps(y + ch, m, acc);
+      }
+    }
+  }
+}
+
+// gelu(x) = 0.5·x·(1 + tanh(u)) = x − x / (exp(2u) + 1), u = sqrt(2/π)·(x + 0.044715·x³); exp saturates
+// cleanly at both ends (x for large x, 0 for very negative x).
+void gelu_tanh(const float* x, float* y, int64_t n) {
+  const __m512 k2 = _mm512_set1_ps(2.0f * 0.7978845608028654f), c3 = _mm512_set1_ps(0.044715f),
+               one = _mm512_set1_ps(1.0f);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512 u2 = _mm512_mul_ps(k2, _mm512_fmadd_ps(_mm512_mul_ps(c3, v), _mm512_mul_ps(v, v), v));
+    const __m512 e = exp512(u2);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_sub_ps(v, _mm512_div_ps(v, _mm512_add_ps(e, one))));
+  }
+}
+
+void gelu_erf(const float* x, float* y, int64_t n) { vision_scalar::gelu_erf(x, y, n); }
+
+void mul(const float* a, const float* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = tail_mask(n - i);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i)));
+  }
+}
+
+}  // namespace autoneural::kernels::vision_avx512

@@ -1,0 +1,60 @@
+#include "model/connector.h"
+
+#include <cmath>
+
+#include "autoneural/error.h"
+#include "model/weight_loading.h"
+
+namespace autoneural::model {
+
+Connector::Connector(std::shared_ptr<const WeightSource> weights, ConnectorConfig config)
+    : weights_(std::move(weights)), config_(std::move(config)) {
+  const auto& c = config_;
+  if (c.in_dim <= 0 || c.out_dim <= 0) throw Error("connector: input and output widths must be positive");
+  const WeightSource& w = *weights_;
+  if (c.kind == ConnectorKind::Mlp2) {
+    if (c.hidden_dim <= 0) throw Error("connector: hidden width must be positive");
+    w1_ = load_matrix(w, "mm.1.weight", c.in_dim, c.hidden_dim);
+    w2_ = load_matrix(w, "mm.2.weight", c.hidden_dim, c.out_dim);
+    if (c.bias) {
+      b1_ = load_f32(w, "mm.1.bias", {c.hidden_dim});
+      b2_ = load_f32(w, "mm.2.bias", {c.out_dim});
+    }
+  } else {
+    w1_ = load_matrix(w, "mm.input_projection.weight", c.in_dim, c.out_dim);
+    soft_norm_ = load_f32(w, "mm.soft_emb_norm.weight", {c.in_dim});
+  }
+}
+
+int64_t Connector::parameter_count() const {
+  const auto& c = config_;
+  if (c.kind == ConnectorKind::Mlp2)
+    return c.in_dim * c.hidden_dim + c.hidden_dim * c.out_dim +
+           static_cast<int64_t>(b1_.size() + b2_.size());
+  return c.in_dim * c.out_dim + c.in_dim;
+}
+
+void Connector::forward(runtime::Backend& be, const float* x, int64_t n, float* y) const {
+  const auto& c = config_;
+  if (n <= 0) return;
+  if (c.kind == ConnectorKind::Mlp2) {
+    std::vector<float> hidden(static_cast<size_t>(n * c.hidden_dim));
+    be.linear(w1_, x, n, hidden.data());
+    if (!b1_.empty()) be.add_bias("mm.1.bias", hidden.data(), b1_.data(), n, c.hidden_dim);
+    be.gelu("mm.act", hidden.data(), n * c.hidden_dim,
+            c.gelu_tanh ? runtime::GeluKind::Tanh : runtime::GeluKind::Erf, hidden.data());
+    be.linear(w2_, hidden.data(), n, y);
+    if (!b2_.empty()) be.add_bias("mm.2.bias", y, b2_.data(), n, c.out_dim);
+    return;
+  }
+  // Gemma 3n embedder (§2): the tower output is scaled by √C before its RMSNorm, projected, then
+  // normalised again without a weight.
+  std::vector<float> scaled(x, x + n * c.in_dim);
+  const float s = std::sqrt(static_cast<float>(c.in_dim));
+  for (float& v : scaled) v *= s;
+  be.rms_norm("mm.soft_emb_norm", scaled.data(), soft_norm_.data(), n, c.in_dim, c.eps, scaled.data());
+  be.linear(w1_, scaled.data(), n, y);
+  be.rms_norm("mm.post_projection_norm", y, nullptr, n, c.out_dim, c.eps, y);
+}
+
+}  // namespace autoneural::model

@@ -1,0 +1,49 @@
+// Writing the vision half of AutoNeural models as GGUF: conversion of a Hugging Face AutoNeural directory
+// (`autoneural convert`) and random-weight models of the published shapes (`autoneural make-model --arch
+// autoneural`), in our vision GGUF format or in llama.cpp's gemma3nv mmproj format (docs/formats.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "format/tensor_type.h"
+#include "model/connector_config.h"
+#include "model/lfm2_config.h"
+#include "model/lfm2_export.h"
+#include "model/mobilenetv5_config.h"
+
+namespace autoneural::model {
+
+// general.name of random vision files starts with this.
+inline constexpr const char* kRandomVisionNamePrefix = "autoneural-random-";
+
+// The type and shape a vision tensor is stored with when the file's target is `target`: norms, biases,
+// layer scales, depthwise kernels and the stem stay F32; convolution and connector matrices take `target`
+// (quantized types store them 2-D [in·k², out] so that blocks run along the input; rows that do not divide
+// into blocks fall back to F16).
+struct StoredShape {
+  TensorType type;
+  std::vector<int64_t> ne;
+};
+StoredShape vision_storage(std::string_view gguf_name, const std::vector<int64_t>& ne, TensorType target);
+
+// An AutoNeural directory → text GGUF (LFM2, loadable by llama.cpp) + vision GGUF, or one merged GGUF
+// (ours only: llama.cpp refuses files with tensors it does not expect) when vision_out is empty.
+void convert_autoneural_hf(const std::string& hf_dir, const std::string& text_out, const std::string& vision_out,
+                           TensorType text_type, TensorType vision_type, const ProgressFn& progress = {});
+
+struct RandomVisionOptions {
+  TensorType type = TensorType::F16;
+  bool llama_cpp_mmproj = false;  // write llama.cpp's gemma3nv mmproj (Gemma 3n embedder as connector)
+  int image_size = 768;
+  uint64_t seed = 1;
+};
+
+// Random weights for `encoder` + a connector into `text_hidden`: AutoNeural's mlp2 (hidden = text_hidden),
+// or for llama.cpp's format the Gemma 3n embedder.
+void make_random_vision(const MobileNetV5Config& encoder, int64_t text_hidden, const RandomVisionOptions& options,
+                        const std::string& out_path, const ProgressFn& progress = {});
+
+}  // namespace autoneural::model

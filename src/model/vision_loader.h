@@ -1,0 +1,33 @@
+// Reads everything the vision half of a model needs from its file: the encoder's block list, the
+// connector, the preprocessing and the image token ids. Three kinds of files:
+//  - our vision GGUF (general.architecture "autoneural-vision") or a merged GGUF: autoneural.* keys;
+//  - llama.cpp's Gemma 3n mmproj (clip.projector_type "gemma3nv"): no block list, so the encoder's blocks
+//    are inferred from the tensor names and shapes, as llama.cpp itself does;
+//  - a Hugging Face AutoNeural directory: config.json (vision_config, projector_*, image token ids) and
+//    preprocessor_config.json.
+#pragma once
+
+#include <string>
+
+#include "model/connector_config.h"
+#include "model/mobilenetv5_config.h"
+#include "model/weight_source.h"
+
+namespace autoneural::model {
+
+struct VisionFileInfo {
+  MobileNetV5Config encoder;
+  ConnectorConfig connector;
+  VisionPreprocessConfig preprocess;
+  ImageTokenConfig tokens;
+};
+
+VisionFileInfo read_vision_metadata(const WeightSource& source);
+
+// Error unless the connector's output width equals the language model's hidden size.
+void check_vision_fits_text(const VisionFileInfo& info, int64_t text_hidden, const std::string& label);
+
+// The encoder configuration a llama.cpp gemma3nv mmproj's tensors describe (exposed for tests).
+MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& source, int image_size);
+
+}  // namespace autoneural::model
