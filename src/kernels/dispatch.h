@@ -94,6 +94,22 @@ struct DwConvArgs {
   float* y = nullptr;
 };
 
+// Packed float GEMM microkernel for many tokens (vision feature maps, long prefills): a panel holds 32
+// weight rows transposed, panel[c*32 + r] = W[r0 + r][c0 + c] for c < kc, so that one vector load gives a
+// column slice of 32 rows. For t < n_tok (at most kSgemmMaxTokens), r < rows (at most 32):
+//   y[t*ldy + r] = (accumulate ? y[t*ldy + r] : 0) + Σ_{c<kc} panel[c*32 + r] · x[t*ldx + c]
+// summed in increasing c, so a result does not depend on how the caller tiles tokens or rows.
+inline constexpr int kSgemmPanelRows = 32;
+inline constexpr int kSgemmMaxTokens = 12;
+struct SgemmPanelArgs {
+  const float* panel = nullptr;
+  const float* x = nullptr;
+  int64_t ldx = 0, n_tok = 0, kc = 0;
+  float* y = nullptr;
+  int64_t ldy = 0, rows = 0;
+  bool accumulate = false;
+};
+
 struct KernelTable {
   Isa isa = Isa::scalar;
   // Token interleave of the QuantizedActs this table's integer kernels read (see above).
@@ -128,6 +144,7 @@ struct KernelTable {
   void (*gelu_erf)(const float* x, float* y, int64_t n) = nullptr;
   // y = a ⊙ b; y may alias a or b.
   void (*mul)(const float* a, const float* b, float* y, int64_t n) = nullptr;
+  void (*sgemm_panel)(const SgemmPanelArgs& a) = nullptr;
 };
 
 // The table for `isa`; for an ISA this machine or build lacks, the best supported one below it (check

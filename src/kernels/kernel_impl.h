@@ -36,6 +36,7 @@
     t.gelu_tanh = vision_ns::gelu_tanh;                                     \
     t.gelu_erf = vision_ns::gelu_erf;                                       \
     t.mul = vision_ns::mul;                                                 \
+    t.sgemm_panel = vision_ns::sgemm_panel;                                 \
     return t;                                                               \
   }()
 

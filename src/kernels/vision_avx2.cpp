@@ -85,3 +85,48 @@ void mul(const float* a, const float* b, float* y, int64_t n) {
 }
 
 }  // namespace autoneural::kernels::vision_avx2
+
+namespace autoneural::kernels::vision_avx2 {
+
+namespace {
+
+// NT (≤ 2) tokens × 32 rows: 4·NT ymm accumulators + 4 weight registers + a broadcast fit the 16 ymm.
+template <int NT>
+void sgemm_tile(const SgemmPanelArgs& a, int64_t t0) {
+  __m256 acc[NT][4];
+  alignas(32) float buf[kSgemmPanelRows];
+  for (int t = 0; t < NT; ++t) {
+    const float* y = a.y + (t0 + t) * a.ldy;
+    for (int r = 0; r < kSgemmPanelRows; ++r) buf[r] = a.accumulate && r < a.rows ? y[r] : 0.0f;
+    for (int j = 0; j < 4; ++j) acc[t][j] = _mm256_load_ps(buf + 8 * j);
+  }
+  const float* x = a.x + t0 * a.ldx;
+  const float* w = a.panel;
+  for (int64_t c = 0; c < a.kc; ++c, w += kSgemmPanelRows) {
+    const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8), w2 = _mm256_loadu_ps(w + 16),
+                 w3 = _mm256_loadu_ps(w + 24);
+    for (int t = 0; t < NT; ++t) {
+      const __m256 xv = _mm256_broadcast_ss(x + t * a.ldx + c);
+      acc[t][0] = _mm256_fmadd_ps(w0, xv, acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(w1, xv, acc[t][1]);
+      acc[t][2] = _mm256_fmadd_ps(w2, xv, acc[t][2]);
+      acc[t][3] = _mm256_fmadd_ps(w3, xv, acc[t][3]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    float* y = a.y + (t0 + t) * a.ldy;
+    for (int j = 0; j < 4; ++j) _mm256_store_ps(buf + 8 * j, acc[t][j]);
+    for (int64_t r = 0; r < a.rows; ++r) y[r] = buf[r];
+  }
+}
+
+}  // namespace
+
+void sgemm_panel(const SgemmPanelArgs& a) {
+  for (int64_t t0 = 0; t0 < a.n_tok; t0 += 2) {
+    if (a.n_tok - t0 >= 2) sgemm_tile<2>(a, t0);
+    else sgemm_tile<1>(a, t0);
+  }
+}
+
+}  // namespace autoneural::kernels::vision_avx2

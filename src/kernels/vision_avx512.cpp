@@ -93,3 +93,47 @@ void mul(const float* a, const float* b, float* y, int64_t n) {
 }
 
 }  // namespace autoneural::kernels::vision_avx512
+
+namespace autoneural::kernels::vision_avx512 {
+
+namespace {
+
+// NT tokens × 32 rows: 2·NT zmm accumulators, 2 weight loads and NT broadcasts per column.
+template <int NT>
+void sgemm_tile(const SgemmPanelArgs& a, int64_t t0) {
+  __m512 acc[NT][2];
+  const __mmask16 m0 = tail_mask(a.rows), m1 = tail_mask(a.rows - 16);
+  for (int t = 0; t < NT; ++t) {
+    float* y = a.y + (t0 + t) * a.ldy;
+    acc[t][0] = a.accumulate ? _mm512_maskz_loadu_ps(m0, y) : _mm512_setzero_ps();
+    acc[t][1] = a.accumulate && a.rows > 16 ? _mm512_maskz_loadu_ps(m1, y + 16) : _mm512_setzero_ps();
+  }
+  const float* x = a.x + t0 * a.ldx;
+  const float* w = a.panel;
+  for (int64_t c = 0; c < a.kc; ++c, w += kSgemmPanelRows) {
+    const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+    for (int t = 0; t < NT; ++t) {
+      const __m512 xv = _mm512_set1_ps(x[t * a.ldx + c]);
+      acc[t][0] = _mm512_fmadd_ps(w0, xv, acc[t][0]);
+      acc[t][1] = _mm512_fmadd_ps(w1, xv, acc[t][1]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    float* y = a.y + (t0 + t) * a.ldy;
+    _mm512_mask_storeu_ps(y, m0, acc[t][0]);
+    if (a.rows > 16) _mm512_mask_storeu_ps(y + 16, m1, acc[t][1]);
+  }
+}
+
+}  // namespace
+
+void sgemm_panel(const SgemmPanelArgs& a) {
+  using Fn = void (*)(const SgemmPanelArgs&, int64_t);
+  static constexpr Fn kTiles[13] = {nullptr,        sgemm_tile<1>, sgemm_tile<2>,  sgemm_tile<3>, sgemm_tile<4>,
+                                    sgemm_tile<5>,  sgemm_tile<6>, sgemm_tile<7>,  sgemm_tile<8>, sgemm_tile<9>,
+                                    sgemm_tile<10>, sgemm_tile<11>, sgemm_tile<12>};
+  for (int64_t t0 = 0; t0 < a.n_tok; t0 += kSgemmMaxTokens)
+    kTiles[std::min<int64_t>(kSgemmMaxTokens, a.n_tok - t0)](a, t0);
+}
+
+}  // namespace autoneural::kernels::vision_avx512

@@ -42,3 +42,21 @@ void mul(const float* a, const float* b, float* y, int64_t n) {
 }
 
 }  // namespace autoneural::kernels::vision_scalar
+
+namespace autoneural::kernels::vision_scalar {
+
+void sgemm_panel(const SgemmPanelArgs& a) {
+  for (int64_t t = 0; t < a.n_tok; ++t) {
+    float acc[kSgemmPanelRows];
+    float* y = a.y + t * a.ldy;
+    for (int64_t r = 0; r < kSgemmPanelRows; ++r) acc[r] = a.accumulate && r < a.rows ? y[r] : 0.0f;
+    const float* x = a.x + t * a.ldx;
+    for (int64_t c = 0; c < a.kc; ++c) {
+      const float* w = a.panel + c * kSgemmPanelRows;
+      for (int64_t r = 0; r < kSgemmPanelRows; ++r) acc[r] = std::fma(w[r], x[c], acc[r]);
+    }
+    for (int64_t r = 0; r < a.rows; ++r) y[r] = acc[r];
+  }
+}
+
+}  // namespace autoneural::kernels::vision_scalar

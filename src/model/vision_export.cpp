@@ -223,7 +223,10 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
       }
     }
     StoredShape st = vision_storage(s.name, s.ne, o.type);
-    if (o.llama_cpp_mmproj && s.kind == Spec::Gamma) st = {TensorType::F32, s.ne};
+    // llama.cpp's converter: every weight F16 (depthwise kernels included) except the stem; vectors F32.
+    if (o.llama_cpp_mmproj && s.kind == Spec::Weight && s.name.find("conv_stem") == std::string::npos)
+      st = {o.type == TensorType::F32 ? TensorType::F32 : TensorType::F16, s.ne};
+    if (o.llama_cpp_mmproj && s.kind != Spec::Weight) st = {TensorType::F32, s.ne};
     const auto bytes = encode_rows(values.data(), st.ne[0], count(s.ne) / st.ne[0], st.type);
     w.add_tensor(s.name, st.type, st.ne, bytes.data(), bytes.size());
     done += count(s.ne);

@@ -89,41 +89,31 @@ void FloatBackend::add_bias(std::string_view, float* x, const float* bias, int64
 
 void FloatBackend::attention_mqa(std::string_view, const float* q, int64_t n_q, int64_t n_head, const float* k,
                                  const float* v, int64_t n_kv, int64_t hd, float scale, float* out) {
-  // Scores for a block of query rows of one head as a matmul against the shared K ([n_kv][hd] is exactly a
-  // weight matrix of n_kv rows), then softmax per row, then P·V accumulated row by row.
-  constexpr int64_t kRows = 32;
-  const int64_t blocks_per_head = (n_q + kRows - 1) / kRows, items = n_head * blocks_per_head;
-  pool_.run([&](int tid, int nth) {
-    const int64_t b = items * tid / nth, e = items * (tid + 1) / nth;
-    std::vector<float> qblock(static_cast<size_t>(kRows * hd)), scores(static_cast<size_t>(kRows * n_kv));
-    const auto& kt = kernels::active_kernels();
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t h = it / blocks_per_head, r0 = (it % blocks_per_head) * kRows;
-      const int64_t nr = std::min(kRows, n_q - r0);
-      for (int64_t r = 0; r < nr; ++r)
-        std::copy(q + ((r0 + r) * n_head + h) * hd, q + ((r0 + r) * n_head + h + 1) * hd, qblock.data() + r * hd);
-      kernels::FGemmArgs a;
-      a.w = reinterpret_cast<const uint8_t*>(k);
-      a.w_stride = static_cast<size_t>(hd) * sizeof(float);
-      a.rows = n_kv;
-      a.cols = hd;
-      a.x = qblock.data();
-      a.ldx = hd;
-      a.n_tok = nr;
-      a.y = scores.data();
-      a.ldy = n_kv;
-      kt.gemm_f32(a);
-      for (int64_t r = 0; r < nr; ++r) {
-        float* s = scores.data() + r * n_kv;
+  // Per head, two matmuls on the GEMM path: scores = Q_h·Kᵀ (K [n_kv][hd] is a weight matrix of n_kv rows)
+  // and out_h = P·V (Vᵀ [hd][n_kv] as the weight matrix), with a row softmax in between. K and V are
+  // shared by all heads (multi-query), so Vᵀ is built once.
+  std::vector<float> vt(static_cast<size_t>(hd * n_kv)), scores(static_cast<size_t>(n_q * n_kv));
+  for (int64_t j = 0; j < n_kv; ++j)
+    for (int64_t d = 0; d < hd; ++d) vt[d * n_kv + j] = v[j * hd + d];
+  const kernels::Matrix km{TensorType::F32, n_kv, hd, reinterpret_cast<const uint8_t*>(k),
+                           static_cast<size_t>(hd) * sizeof(float)};
+  const kernels::Matrix vm{TensorType::F32, hd, n_kv, reinterpret_cast<const uint8_t*>(vt.data()),
+                           static_cast<size_t>(n_kv) * sizeof(float)};
+  const auto& kt = kernels::active_kernels();
+  const int64_t ld = n_head * hd;
+  for (int64_t h = 0; h < n_head; ++h) {
+    kernels::matmul(km, q + h * hd, ld, n_q, scores.data(), n_kv, scratch_, pool_);
+    pool_.parallel_for(n_q, 16, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) {
+        float* srow = scores.data() + r * n_kv;
         float mx = -INFINITY;
-        for (int64_t j = 0; j < n_kv; ++j) mx = std::max(mx, s[j] *= scale);
-        const float inv = 1.0f / kt.softmax_exp(s, n_kv, mx);
-        float* o = out + ((r0 + r) * n_head + h) * hd;
-        std::fill(o, o + hd, 0.0f);
-        for (int64_t j = 0; j < n_kv; ++j) kt.axpy(s[j] * inv, v + j * hd, o, hd);
+        for (int64_t j = 0; j < n_kv; ++j) mx = std::max(mx, srow[j] *= scale);
+        const float inv = 1.0f / kt.softmax_exp(srow, n_kv, mx);
+        for (int64_t j = 0; j < n_kv; ++j) srow[j] *= inv;
       }
-    }
-  });
+    });
+    kernels::matmul(vm, scores.data(), n_kv, n_q, out + h * hd, ld, scratch_, pool_);
+  }
 }
 
 void FloatBackend::resize2d(std::string_view, const float* x, int64_t in_h, int64_t in_w, int64_t c, int64_t out_h,
