@@ -136,6 +136,9 @@ TEST(Matmul, FloatMatchesReference) {
     check_matmul(type, 70, 13, 3);
     check_matmul(type, 129, 2048, 1);
     check_matmul(type, 33, 300, 17);
+    // Enough tokens for the packed-panel path (partial panels, several column slices, partial token tiles).
+    check_matmul(type, 70, 600, 261);
+    check_matmul(type, 33, 96, 300);
   }
 }
 

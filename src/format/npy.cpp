@@ -205,9 +205,9 @@ NpyArray read_npy(const std::string& path) {
   const auto h = HeaderParser(text, path).parse();
 
   const std::string& descr = *h.descr;
-  if (descr != "<f4" && descr != "<f8" && descr != "<i4" && descr != "<i8")
-    fail(path, "unsupported dtype '" + descr + "' (supported: <f4, <f8, <i4, <i8)");
-  const size_t item = descr[2] == '4' ? 4 : 8;
+  if (descr != "<f4" && descr != "<f8" && descr != "<i4" && descr != "<i8" && descr != "|u1")
+    fail(path, "unsupported dtype '" + descr + "' (supported: <f4, <f8, <i4, <i8, |u1)");
+  const size_t item = descr == "|u1" ? 1 : descr[2] == '4' ? 4 : 8;
   const bool is_float = descr[1] == 'f';
   if (*h.fortran_order) fail(path, "Fortran-order arrays are not supported");
 
@@ -242,6 +242,8 @@ NpyArray read_npy(const std::string& path) {
       std::memcpy(&v, d + k * 4, 4);
       a.i64[k] = v;
     }
+  } else if (descr == "|u1") {  // images (uint8 pixels)
+    a.i64.assign(d, d + n);
   } else {
     a.i64.resize(n);
     if (n) std::memcpy(a.i64.data(), d, n * 8);

@@ -11,7 +11,7 @@ namespace autoneural::format {
 struct NpyArray {
   std::vector<int64_t> shape;
   // Exactly one of these is filled, by the dtype of the file: '<f4'/'<f8' → f32 (f8 converted),
-  // '<i4'/'<i8' → i64.
+  // '<i4'/'<i8'/'|u1' → i64.
   std::vector<float> f32;
   std::vector<int64_t> i64;
   bool is_float() const { return !f32.empty() || (i64.empty() && is_float_dtype); }
