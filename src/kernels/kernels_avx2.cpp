@@ -9,8 +9,11 @@
 
 #include "kernels/kernel_impl.h"
 #include "kernels/kernels_x86.h"
+#include "kernels/simd_exp_x86.h"
 
 namespace autoneural::kernels::avx2 {
+
+using x86::exp256;
 
 namespace {
 
@@ -105,30 +108,6 @@ void gemm_bf16(const FGemmArgs& p) { gemm_float<LoadBF16>(p); }
 
 // ---- element-wise ------------------------------------------------------------------------------------
 
-// exp as in kernels_avx512.cpp, with 2^n applied as two exact power-of-two factors 2^(n>>1) * 2^(n-(n>>1))
-// (each within the normal exponent range), so overflow and gradual underflow still come out of the
-// multiplications correctly.
-inline __m256 exp256(__m256 x) {
-  x = _mm256_min_ps(_mm256_set1_ps(128.0f), _mm256_max_ps(_mm256_set1_ps(-150.0f), x));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187e-06f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 5040);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i ni = _mm256_cvtps_epi32(n);
-  const __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
-  const __m256i bias = _mm256_set1_epi32(127);
-  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-}
 
 // Runs f over n floats in 8-wide steps; the tail is staged through zero-padded buffers.
 template <int kIn, typename F>

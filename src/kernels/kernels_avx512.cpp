@@ -8,8 +8,11 @@
 
 #include "kernels/kernel_impl.h"
 #include "kernels/kernels_x86.h"
+#include "kernels/simd_exp_x86.h"
 
 namespace autoneural::kernels::avx512 {
+
+using x86::exp512;
 
 namespace {
 
@@ -82,25 +85,6 @@ void gemm_bf16(const FGemmArgs& p) { gemm_float<LoadBF16>(p); }
 
 // ---- element-wise ------------------------------------------------------------------------------------
 
-// exp(x) = 2^n * exp(r), n = round(x / ln2), r = x - n*ln2 (two-part ln2, |r| <= 0.35), exp(r) by its
-// degree-7 Taylor polynomial (truncation < 1e-8 relative), 2^n applied by vscalefps, which also produces
-// the right overflow (inf) and gradual underflow. Clamping keeps n finite for +-inf inputs; NaN propagates.
-inline __m512 exp512(__m512 x) {
-  x = _mm512_min_ps(_mm512_set1_ps(128.0f), _mm512_max_ps(_mm512_set1_ps(-150.0f), x));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   // Squares rounded to float, then summed in double (as the scalar reference and ggml do).

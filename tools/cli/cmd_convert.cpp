@@ -22,13 +22,7 @@ int cmd_convert(int argc, char** argv) {
   p.option({"--mmproj"}, &mmproj, "VISION.gguf", "AutoNeural: write the vision half here (default: merged into OUT)");
   p.option({"--vision-type"}, &vision_type, "f32|f16|bf16|q8_0", "vision matrix type (default f16)");
   if (!p.parse(argc, argv)) return 0;
-  auto parse_type = [](const std::string& name, const char* flag) {
-    const auto t = parse_tensor_type(name);
-    if (!t || *t == TensorType::Q4_K || *t == TensorType::Q6_K)
-      throw UsageError("unsupported " + std::string(flag) + " '" + name + "' (expected f32, f16, bf16, q8_0 or q4_0)");
-    return *t;
-  };
-  const TensorType t = parse_type(type, "--type"), vt = parse_type(vision_type, "--vision-type");
+  const TensorType t = parse_write_type(type, "--type"), vt = parse_write_type(vision_type, "--vision-type");
   const std::string cfg = (std::filesystem::path(in) / "config.json").string();
   const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
   const bool vision = j.is_object() && j.contains("vision_config");

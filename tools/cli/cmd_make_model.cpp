@@ -27,13 +27,7 @@ int cmd_make_model(int argc, char** argv) {
   if (arch != "lfm2" && arch != "autoneural") throw UsageError("unknown --arch '" + arch + "' (available: lfm2, autoneural)");
   if (arch == "autoneural" && mmproj.empty()) throw UsageError("--arch autoneural needs --mmproj VISION.gguf");
   if (arch == "lfm2" && (!mmproj.empty() || llama_cpp_mmproj)) throw UsageError("--mmproj needs --arch autoneural");
-  auto parse_type = [](const std::string& name, const char* flag) {
-    const auto t = parse_tensor_type(name);
-    if (!t || *t == TensorType::Q4_K || *t == TensorType::Q6_K)
-      throw UsageError("unsupported " + std::string(flag) + " '" + name + "' (expected f32, f16, bf16, q8_0 or q4_0)");
-    return *t;
-  };
-  const TensorType t = parse_type(type, "--type"), vt = parse_type(vision_type, "--vision-type");
+  const TensorType t = parse_write_type(type, "--type"), vt = parse_write_type(vision_type, "--vision-type");
   const auto config = model::lfm2_preset(size);
   {
     ProgressBar bar("make-model");

@@ -60,6 +60,13 @@ std::string human_bytes(double bytes) {
 
 namespace autoneural::cli {
 
+TensorType parse_write_type(const std::string& name, const char* flag) {
+  const auto t = parse_tensor_type(name);
+  if (!t || *t == TensorType::Q4_K || *t == TensorType::Q6_K)
+    throw UsageError("unsupported " + std::string(flag) + " '" + name + "' (expected f32, f16, bf16, q8_0 or q4_0)");
+  return *t;
+}
+
 void add_sampling_flags(ArgParser& p, SamplingOptions& s) {
   p.option({"--temp"}, &s.temperature, "T", "temperature; 0 = greedy (default 0.8)");
   p.option({"--top-k"}, &s.top_k, "K", "top-k, 0 = off (default 40)");

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "autoneural/llm.h"
+#include "format/tensor_type.h"
 
 namespace autoneural::cli {
 
@@ -43,6 +44,8 @@ class ProgressBar {
 };
 
 CacheType parse_cache_type(const std::string& name);
+// A tensor type files can be written with (f32, f16, bf16, q8_0, q4_0); UsageError naming `flag` otherwise.
+TensorType parse_write_type(const std::string& name, const char* flag);
 std::string read_file_or_throw(const std::string& path);
 // Peak resident set size of this process, in bytes.
 size_t peak_rss_bytes();
