@@ -39,6 +39,28 @@ int32_t an_tokenize(const an_model* model, const char* text, size_t text_len, bo
  * if size is too small, or INT32_MIN for an invalid id. */
 int32_t an_token_to_piece(const an_model* model, int32_t token, bool render_special, char* buf, int32_t size);
 
+/* ---- vision ---------------------------------------------------------------------------------------
+ * A language model with a vision file (our vision GGUF or llama.cpp's gemma3nv mmproj); mmproj NULL or
+ * "" loads the model's own vision part if it has one (AutoNeural directory, merged GGUF). */
+an_model* an_model_load_vlm(const char* path, const char* mmproj, int32_t n_threads, char* err, size_t err_size);
+bool an_model_has_vision(const an_model* model);
+/* Rows per image (e.g. 256) and the id of the image placeholder token; -1 without vision. */
+int32_t an_model_image_tokens(const an_model* model);
+int32_t an_model_image_token(const an_model* model);
+/* Encodes raw pixels (channels 1 = gray, 3 = RGB, 4 = RGBA with alpha ignored; stride in bytes, 0 =
+ * width*channels) into LM embedding rows: writes an_model_image_tokens() x an_model_n_embd() floats to
+ * out (capacity in floats). size 0: the model's input size. Returns the number of rows, or -1 on error. */
+int32_t an_image_embed_rgb(const an_model* model, const uint8_t* pixels, int32_t width, int32_t height,
+                           int32_t channels, size_t stride, int32_t size, float* out, size_t capacity, char* err,
+                           size_t err_size);
+/* The same for an image file (PNG, JPEG, BMP, PPM/PGM). */
+int32_t an_image_embed_file(const an_model* model, const char* path, int32_t size, float* out, size_t capacity,
+                            char* err, size_t err_size);
+/* Tokenizes text whose "<image>" markers are expanded to <|image_start|>, one placeholder per image row and
+ * <|image_end|> (see an_tokenize for the return value). Feed placeholder runs with an_session_eval_embd. */
+int32_t an_tokenize_with_images(const an_model* model, const char* text, size_t text_len, bool add_special,
+                                int32_t* out, int32_t capacity);
+
 /* n_ctx <= 0: 4096. */
 an_session* an_session_new(const an_model* model, int32_t n_ctx, char* err, size_t err_size);
 void an_session_free(an_session* session);

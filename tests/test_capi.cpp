@@ -4,6 +4,8 @@
 #include <climits>
 
 #include "autoneural.h"
+#include "autoneural/llm.h"
+#include "format/mapped_file.h"
 #include "test_util.h"
 
 namespace autoneural {
@@ -74,6 +76,65 @@ TEST(CApi, LoadErrors) {
   EXPECT_EQ(an_model_load(nullptr, 1, err, sizeof err), nullptr);
   EXPECT_EQ(an_model_load("/nonexistent", 1, nullptr, 0), nullptr);  // no error buffer: still no crash
   EXPECT_EQ(an_session_new(nullptr, 0, err, sizeof err), nullptr);
+}
+
+}  // namespace
+}  // namespace autoneural
+
+namespace autoneural {
+namespace {
+
+// Raw RGB through the C API gives the same rows as the image file, and the rows placed at the placeholder
+// positions give the reference logits of the vlm fixture.
+TEST(CApi, VisionFromRawPixels) {
+  char err[256] = "";
+  an_model* m = an_model_load_vlm(test::fixture("vlm/autoneural-tiny/hf").c_str(), nullptr, 2, err, sizeof err);
+  ASSERT_NE(m, nullptr) << err;
+  ASSERT_TRUE(an_model_has_vision(m));
+  const int32_t rows = an_model_image_tokens(m), d = an_model_n_embd(m);
+  ASSERT_EQ(rows, 64);
+  const auto image = Image::load(test::fixture("vision/mnv5-tiny/images/cockpit.png"));
+  std::vector<float> from_rgb(static_cast<size_t>(rows * d)), from_file(from_rgb.size());
+  ASSERT_EQ(an_image_embed_rgb(m, image.rgb.data(), image.width, image.height, 3, 0, 0, from_rgb.data(),
+                               from_rgb.size(), err, sizeof err),
+            rows)
+      << err;
+  ASSERT_EQ(an_image_embed_file(m, test::fixture("vision/mnv5-tiny/images/cockpit.png").c_str(), 0, from_file.data(),
+                                from_file.size(), err, sizeof err),
+            rows);
+  EXPECT_EQ(from_rgb, from_file);
+  // Wrong channel count and a too-small output buffer are errors, not crashes.
+  EXPECT_EQ(an_image_embed_rgb(m, image.rgb.data(), image.width, image.height, 2, 0, 0, from_rgb.data(),
+                               from_rgb.size(), err, sizeof err),
+            -1);
+  EXPECT_NE(std::string(err).find("channels"), std::string::npos) << err;
+  EXPECT_EQ(an_image_embed_rgb(m, image.rgb.data(), image.width, image.height, 3, 0, 0, from_rgb.data(), 10, err,
+                               sizeof err),
+            -1);
+
+  const std::string prompt = format::read_text_file(test::fixture("vlm/autoneural-tiny/ref/one_image.prompt.txt"));
+  std::vector<int32_t> ids(512);
+  const int32_t n = an_tokenize_with_images(m, prompt.data(), prompt.size(), false, ids.data(), 512);
+  ASSERT_GT(n, 0);
+  ids.resize(static_cast<size_t>(n));
+  EXPECT_EQ(ids, test::npy_i32(test::fixture("vlm/autoneural-tiny/ref/one_image.tokens.npy")));
+  an_session* s = an_session_new(m, 512, err, sizeof err);
+  const int32_t image_token = an_model_image_token(m);
+  std::vector<float> logits(static_cast<size_t>(an_model_n_vocab(m)));
+  for (int32_t i = 0; i < n;) {
+    int32_t j = i;
+    while (j < n && (ids[j] == image_token) == (ids[i] == image_token)) ++j;
+    const int32_t rc = ids[i] == image_token
+                           ? an_session_eval_embd(s, from_rgb.data(), j - i, logits.data(), err, sizeof err)
+                           : an_session_eval(s, ids.data() + i, j - i, logits.data(), err, sizeof err);
+    ASSERT_EQ(rc, 0) << err;
+    i = j;
+  }
+  const auto ref = test::npy_f32(test::fixture("vlm/autoneural-tiny/ref/one_image.logits.f32.npy"));
+  const std::vector<float> last(ref.end() - static_cast<std::ptrdiff_t>(logits.size()), ref.end());
+  EXPECT_LE(test::compare(logits, last, static_cast<int64_t>(logits.size())).max_abs, 5e-3);
+  an_session_free(s);
+  an_model_free(m);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The C API is a thin shell over the C++ API: it converts exceptions into error messages at the boundary.
 #include "autoneural.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <new>
@@ -50,6 +51,76 @@ an_model* an_model_load(const char* path, int32_t n_threads, char* err, size_t e
   }
   return guarded(err, err_size, [&] { return new an_model{autoneural::Model::load(path, {n_threads})}; },
                  static_cast<an_model*>(nullptr));
+}
+
+an_model* an_model_load_vlm(const char* path, const char* mmproj, int32_t n_threads, char* err, size_t err_size) {
+  if (!path) {
+    set_error(err, err_size, "path is NULL");
+    return nullptr;
+  }
+  return guarded(
+      err, err_size, [&] { return new an_model{autoneural::Model::load(path, {n_threads, mmproj ? mmproj : ""})}; },
+      static_cast<an_model*>(nullptr));
+}
+
+bool an_model_has_vision(const an_model* m) { return m && m->model->has_vision(); }
+int32_t an_model_image_tokens(const an_model* m) {
+  return m && m->model->has_vision() ? static_cast<int32_t>(m->model->vision_info().tokens_per_image) : -1;
+}
+int32_t an_model_image_token(const an_model* m) {
+  return m && m->model->has_vision() && m->model->has_language_model() ? m->model->vision_info().image_token : -1;
+}
+
+namespace {
+int32_t copy_embedding(const autoneural::ImageEmbedding& e, float* out, size_t capacity) {
+  if (e.rows.size() > capacity)
+    throw autoneural::Error("output holds " + std::to_string(capacity) + " floats, the image needs " +
+                            std::to_string(e.rows.size()));
+  std::copy(e.rows.begin(), e.rows.end(), out);
+  return static_cast<int32_t>(e.n_tokens);
+}
+}  // namespace
+
+int32_t an_image_embed_rgb(const an_model* m, const uint8_t* pixels, int32_t width, int32_t height, int32_t channels,
+                           size_t stride, int32_t size, float* out, size_t capacity, char* err, size_t err_size) {
+  if (!m || !pixels || !out) {
+    set_error(err, err_size, "model, pixels or out is NULL");
+    return -1;
+  }
+  return guarded(
+      err, err_size,
+      [&] {
+        const auto image = autoneural::Image::from_pixels(pixels, width, height, channels, stride);
+        return copy_embedding(m->model->encode_image(image, {size, false}), out, capacity);
+      },
+      int32_t{-1});
+}
+
+int32_t an_image_embed_file(const an_model* m, const char* path, int32_t size, float* out, size_t capacity, char* err,
+                            size_t err_size) {
+  if (!m || !path || !out) {
+    set_error(err, err_size, "model, path or out is NULL");
+    return -1;
+  }
+  return guarded(
+      err, err_size,
+      [&] { return copy_embedding(m->model->encode_image(autoneural::Image::load(path), {size, false}), out, capacity); },
+      int32_t{-1});
+}
+
+int32_t an_tokenize_with_images(const an_model* m, const char* text, size_t text_len, bool add_special, int32_t* out,
+                                int32_t capacity) {
+  if (!m || (!text && text_len) || capacity < 0 || (!out && capacity > 0)) return INT32_MIN;
+  try {
+    const auto ids = m->model->tokenize_with_images(std::string_view(text ? text : "", text_len), add_special);
+    if (ids.size() > static_cast<size_t>(INT32_MAX)) return INT32_MIN;
+    const auto n = static_cast<int32_t>(ids.size());
+    if (n > capacity) return -n;
+    std::copy(ids.begin(), ids.end(), out);
+    return n;
+  } catch (const std::exception&) {
+    return INT32_MIN;
+  }
 }
 
 void an_model_free(an_model* model) { delete model; }
