@@ -155,7 +155,15 @@ VisionFileInfo from_llama_cpp_mmproj(const WeightSource& src) {
   const int64_t image_size = f.get_int("clip.vision.image_size").value_or(768);
   if (image_size <= 0 || image_size % 32 != 0 || image_size > 4096)
     throw Error(f.path() + ": clip.vision.image_size must be a multiple of 32");
-  info.encoder = infer_mobilenetv5_from_tensors(src, static_cast<int>(image_size));
+  // Gemma 3n's converter sets patch_size so that image_size / patch_size is the number of output tokens
+  // (768 / 3 = 256 = 16²).
+  const int64_t patch = f.get_int("clip.vision.patch_size").value_or(3);
+  const int64_t tokens = patch > 0 ? image_size / patch : 0;
+  const auto side = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(tokens))));
+  if (tokens <= 0 || side * side != tokens)
+    throw Error(f.path() + ": clip.vision.image_size / patch_size = " + std::to_string(tokens) +
+                " is not a square number of output tokens");
+  info.encoder = infer_mobilenetv5_from_tensors(src, static_cast<int>(image_size), static_cast<int>(side));
   info.preprocess.image_size = static_cast<int>(image_size);
   read_preprocess(f, "clip.vision.image_size", "clip.vision.image_mean", "clip.vision.image_std", info.preprocess);
   auto& c = info.connector;
@@ -171,7 +179,7 @@ VisionFileInfo from_llama_cpp_mmproj(const WeightSource& src) {
 
 }  // namespace
 
-MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& src, int image_size) {
+MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& src, int image_size, int output_resolution) {
   auto shape = [&](const std::string& name) -> const std::vector<int64_t>* {
     const TensorRef* t = src.find(name);
     return t ? &t->ne : nullptr;
@@ -233,9 +241,17 @@ MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& src, int im
   if (!exp || !proj) throw Error(src.path() + ": missing MSFA tensors v.msfa.ffn.*");
   c.msfa_output_channels = static_cast<int>(last(*proj));
   c.msfa_expansion = static_cast<double>(last(*exp)) / static_cast<double>(second_last(*exp));
-  // Gemma 3n: a 768 input gives 16×16 tokens; the output grid is image_size / 48 for this tower family.
-  c.msfa_output_resolution = std::max(1, image_size / 48);
+  c.msfa_output_resolution = output_resolution;
   c.validate();
+  // Name the built-in architecture when the blocks are exactly its blocks.
+  const MobileNetV5Config builtin = mobilenetv5_builtin("mobilenetv5_300m_enc");
+  bool same = builtin.stages.size() == c.stages.size() && builtin.stem_size == c.stem_size &&
+              builtin.msfa_output_channels == c.msfa_output_channels;
+  for (size_t s = 0; same && s < c.stages.size(); ++s) {
+    same = builtin.stages[s].size() == c.stages[s].size();
+    for (size_t i = 0; same && i < c.stages[s].size(); ++i) same = builtin.stages[s][i].text == c.stages[s][i].text;
+  }
+  if (same) c.architecture = builtin.architecture;
   return c;
 }
 

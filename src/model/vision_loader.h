@@ -28,6 +28,6 @@ VisionFileInfo read_vision_metadata(const WeightSource& source);
 void check_vision_fits_text(const VisionFileInfo& info, int64_t text_hidden, const std::string& label);
 
 // The encoder configuration a llama.cpp gemma3nv mmproj's tensors describe (exposed for tests).
-MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& source, int image_size);
+MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& source, int image_size, int output_resolution);
 
 }  // namespace autoneural::model
