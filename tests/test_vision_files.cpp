@@ -37,13 +37,23 @@ TEST(VisionFiles, ConvertedVisionGgufMatchesTimm) {
   auto vision = Model::load(dir.file("vision.gguf"));  // a vision file alone encodes images
   EXPECT_FALSE(vision->has_language_model());
   EXPECT_EQ(vision->vision_info().tokens_per_image, 64);
-  for (const char* input : {"random_input_256", "random_input_192"}) {
+  for (const char* input : {"random_input_256", "random_input_192", "cockpit", "newspaper"}) {
+    const std::string name = input;
+    const std::string pixels = name.rfind("random", 0) == 0 ? name + ".npy" : name + ".pixels.npy";
     for (auto [stage, ref] : {std::pair{VisionStage::Tower, ".tokens.npy"}, std::pair{VisionStage::Connector, ".connector.npy"}}) {
-      const auto e = encode_npy(*vision, std::string(input) + ".npy", stage);
+      const auto e = encode_npy(*vision, pixels, stage);
       const auto want = test::npy_f32(mnv5(std::string("ref/") + input + ref));
       const auto d = test::compare(e.rows, want, e.dim);
       EXPECT_LE(d.max_abs, 1e-4 * d.max_ref) << input << ref;
     }
+  }
+  // And from the image files themselves (decode + Pillow-exact resize + encoder + connector).
+  for (const char* name : {"cockpit.png", "newspaper.jpg"}) {
+    const auto e = vision->encode_image(Image::load(mnv5(std::string("images/") + name)));
+    const std::string base = std::string(name).substr(0, std::string(name).find('.'));
+    const auto want = test::npy_f32(mnv5("ref/" + base + ".connector.npy"));
+    const auto d = test::compare(e.rows, want, e.dim);
+    EXPECT_LE(d.max_abs, 1e-4 * d.max_ref) << name;
   }
   // The metadata written describes the same encoder.
   const auto g = format::GgufFile::open(dir.file("vision.gguf"));
