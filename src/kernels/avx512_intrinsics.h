@@ -9,3 +9,15 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
+
+#include <cstdint>
+
+namespace autoneural::kernels::x86 {
+
+// Lane mask for the first n of 16 floats; n <= 0 gives an empty mask (a panel's second half may be empty).
+inline __mmask16 tail_mask(int64_t n) {
+  if (n <= 0) return 0;
+  return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1);
+}
+
+}  // namespace autoneural::kernels::x86

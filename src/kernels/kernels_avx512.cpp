@@ -16,7 +16,7 @@ using x86::exp512;
 
 namespace {
 
-inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1); }
+using x86::tail_mask;
 
 // ---- float-weight matmul ------------------------------------------------------------------------------
 // Dot-product form: an R x T tile of (row, token) accumulators, each 16 lanes wide along the columns and

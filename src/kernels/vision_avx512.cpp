@@ -12,7 +12,7 @@ namespace {
 
 using x86::exp512;
 
-inline __mmask16 tail_mask(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << n) - 1); }
+using x86::tail_mask;
 
 
 }  // namespace

@@ -89,9 +89,27 @@ void convert_autoneural_hf(const std::string& hf_dir, const std::string& text_ou
   if (progress) progress(1.0, "written");
 }
 
-void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const RandomVisionOptions& o,
-                        const std::string& out_path, const ProgressFn& progress) {
+namespace {
+
+// Errors for a random vision file that could not be written, checked before anything is drawn.
+void check_random_vision(const MobileNetV5Config& enc, const ConnectorConfig& conn, const RandomVisionOptions& o) {
   enc.validate();
+  if (conn.in_dim != enc.msfa_output_channels)
+    throw Error("connector input width " + std::to_string(conn.in_dim) + " does not match the encoder's " +
+                std::to_string(enc.msfa_output_channels) + " output channels");
+  if (conn.out_dim <= 0 || (conn.kind == ConnectorKind::Mlp2 && conn.hidden_dim <= 0))
+    throw Error("connector widths must be positive");
+  if (o.llama_cpp_mmproj && conn.kind != ConnectorKind::Gemma3nEmbedder)
+    throw Error("llama.cpp's gemma3nv mmproj holds the Gemma 3n embedder; an mlp2 connector cannot be written in it");
+  if (o.image_size <= 0 || o.image_size % 32 != 0) throw Error("image size must be a positive multiple of 32");
+}
+
+// The random vision file of make_random_vision / make_random_autoneural. The tower's tensors are drawn in
+// the same order in both flavours (connector last), so one seed gives one tower.
+void write_random_vision(const MobileNetV5Config& enc, const ConnectorConfig& conn, const RandomVisionOptions& o,
+                         const std::string& out_path, const ProgressFn& progress) {
+  check_random_vision(enc, conn, o);
+  const int64_t c_out = enc.msfa_output_channels;
   struct Spec {
     std::string name;
     std::vector<int64_t> ne;
@@ -100,11 +118,12 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
   };
   std::vector<Spec> specs;
   const int64_t k0 = enc.stem_kernel;
+  // llama.cpp adds the stem bias to and multiplies the gammas into [W, H, C] maps directly, which needs
+  // ne [1, 1, C, 1] to broadcast per channel (a [C] vector would broadcast along W, or fail).
+  auto channel_ne = [&](int64_t c) { return o.llama_cpp_mmproj ? std::vector<int64_t>{1, 1, c, 1} : std::vector<int64_t>{c}; };
   specs.push_back({"v.conv_stem.conv.weight", {k0, k0, enc.in_channels, enc.stem_size}, Spec::Weight, enc.in_channels * k0 * k0});
-  if (enc.stem_bias) specs.push_back({"v.conv_stem.conv.bias", {enc.stem_size}, Spec::Bias});
+  if (enc.stem_bias) specs.push_back({"v.conv_stem.conv.bias", channel_ne(enc.stem_size), Spec::Bias});
   specs.push_back({"v.conv_stem.bn.weight", {enc.stem_size}, Spec::Norm});
-  // llama.cpp multiplies [W, H, C] maps by the gamma directly, which needs ne [1, 1, C, 1] to broadcast.
-  auto gamma_ne = [&](int64_t c) { return o.llama_cpp_mmproj ? std::vector<int64_t>{1, 1, c, 1} : std::vector<int64_t>{c}; };
   int64_t in = enc.stem_size;
   for (size_t s = 0; s < enc.stages.size(); ++s)
     for (size_t i = 0; i < enc.stages[s].size(); ++i) {
@@ -132,7 +151,7 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
           }
           specs.push_back({p + "pw_proj.conv.weight", {1, 1, mid, out}, Spec::Weight, mid});
           specs.push_back({p + "pw_proj.bn.weight", {out}, Spec::Norm});
-          if (enc.layer_scale) specs.push_back({p + "layer_scale.gamma", gamma_ne(out), Spec::Gamma});
+          if (enc.layer_scale) specs.push_back({p + "layer_scale.gamma", channel_ne(out), Spec::Gamma});
           break;
         case VisionBlockKind::MobileAttention: {
           const int64_t hd = int64_t(b.heads) * b.key_dim;
@@ -147,7 +166,7 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
             specs.push_back({q + "proj.weight", {1, 1, in, b.key_dim}, Spec::Weight, in});
           }
           specs.push_back({p + "attn.output.proj.weight", {1, 1, hd, out}, Spec::Weight, hd});
-          if (enc.layer_scale) specs.push_back({p + "layer_scale.gamma", gamma_ne(out), Spec::Gamma});
+          if (enc.layer_scale) specs.push_back({p + "layer_scale.gamma", channel_ne(out), Spec::Gamma});
           break;
         }
       }
@@ -155,7 +174,6 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
     }
   const int64_t msfa_in = enc.msfa_in_channels();
   const int64_t msfa_mid = MobileNetV5Config::mid_channels(static_cast<int>(msfa_in), enc.msfa_expansion);
-  const int64_t c_out = enc.msfa_output_channels;
   specs.push_back({"v.msfa.ffn.pw_exp.conv.weight", {1, 1, msfa_in, msfa_mid}, Spec::Weight, msfa_in});
   specs.push_back({"v.msfa.ffn.pw_exp.bn.weight", {msfa_mid}, Spec::Norm});
   specs.push_back({"v.msfa.ffn.pw_proj.conv.weight", {1, 1, msfa_mid, c_out}, Spec::Weight, msfa_mid});
@@ -167,12 +185,25 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
   info.encoder = enc;
   info.encoder.image_size = o.image_size;
   info.preprocess.image_size = o.image_size;
-  if (o.llama_cpp_mmproj) {
-    specs.push_back({"mm.input_projection.weight", {c_out, text_hidden}, Spec::Weight, c_out});
+  info.connector = conn;
+  if (conn.kind == ConnectorKind::Gemma3nEmbedder) {
+    specs.push_back({"mm.input_projection.weight", {c_out, conn.out_dim}, Spec::Weight, c_out});
     specs.push_back({"mm.soft_emb_norm.weight", {c_out}, Spec::Norm});
+    info.connector.hidden_dim = 0;
+    info.connector.bias = false;
+  } else {
+    specs.push_back({"mm.1.weight", {c_out, conn.hidden_dim}, Spec::Weight, c_out});
+    if (conn.bias) specs.push_back({"mm.1.bias", {conn.hidden_dim}, Spec::Bias});
+    specs.push_back({"mm.2.weight", {conn.hidden_dim, conn.out_dim}, Spec::Weight, conn.hidden_dim});
+    if (conn.bias) specs.push_back({"mm.2.bias", {conn.out_dim}, Spec::Bias});
+  }
+  if (o.llama_cpp_mmproj) {
+    // The keys llama.cpp's clip loader requires (tools/mtmd/clip.cpp load_hparams), valued as its Gemma 3n
+    // converter writes them.
+    const TensorType weight_type = o.type == TensorType::F32 ? TensorType::F32 : TensorType::F16;
     w.set("general.architecture", GgufValue::make_string("clip"));
     w.set("general.name", GgufValue::make_string(std::string(kRandomVisionNamePrefix) + "gemma3nv-mmproj"));
-    w.set("general.file_type", GgufValue::make_u32(file_type_id(o.type)));
+    w.set("general.file_type", GgufValue::make_u32(file_type_id(weight_type)));
     w.set("clip.has_vision_encoder", GgufValue::make_bool(true));
     w.set("clip.projector_type", GgufValue::make_string("gemma3nv"));
     w.set("clip.vision.projector_type", GgufValue::make_string("gemma3nv"));
@@ -180,19 +211,14 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
     // Gemma 3n's converter sets patch_size so that image_size / patch_size = the 256 output tokens.
     w.set("clip.vision.patch_size", GgufValue::make_u32(static_cast<uint32_t>(o.image_size / enc.tokens_per_image())));
     w.set("clip.vision.embedding_length", GgufValue::make_u32(static_cast<uint32_t>(c_out)));
-    w.set("clip.vision.projection_dim", GgufValue::make_u32(static_cast<uint32_t>(text_hidden)));
+    w.set("clip.vision.projection_dim", GgufValue::make_u32(static_cast<uint32_t>(conn.out_dim)));
     w.set("clip.vision.feed_forward_length", GgufValue::make_u32(8192));  // placeholders, unused by this tower
     w.set("clip.vision.block_count", GgufValue::make_u32(128));
     w.set("clip.vision.attention.head_count", GgufValue::make_u32(8));
-    w.set("clip.vision.attention.layer_norm_epsilon", GgufValue::make_f32(enc.eps));
+    w.set("clip.vision.attention.layer_norm_epsilon", GgufValue::make_f32(conn.eps));
     w.set("clip.vision.image_mean", GgufValue::make_f32_array({0, 0, 0}));
     w.set("clip.vision.image_std", GgufValue::make_f32_array({1, 1, 1}));
   } else {
-    specs.push_back({"mm.1.weight", {c_out, text_hidden}, Spec::Weight, c_out});
-    specs.push_back({"mm.1.bias", {text_hidden}, Spec::Bias});
-    specs.push_back({"mm.2.weight", {text_hidden, text_hidden}, Spec::Weight, text_hidden});
-    specs.push_back({"mm.2.bias", {text_hidden}, Spec::Bias});
-    info.connector = {ConnectorKind::Mlp2, c_out, text_hidden, text_hidden, true, false, 1e-6f};
     info.tokens.tokens_per_image = enc.tokens_per_image();
     w.set("general.architecture", GgufValue::make_string("autoneural-vision"));
     w.set("general.name", GgufValue::make_string(std::string(kRandomVisionNamePrefix) + info.encoder.architecture));
@@ -234,6 +260,48 @@ void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const
   }
   w.write(out_path);
   if (progress) progress(1.0, "written");
+}
+
+}  // namespace
+
+void make_random_vision(const MobileNetV5Config& enc, int64_t text_hidden, const RandomVisionOptions& o,
+                        const std::string& out_path, const ProgressFn& progress) {
+  ConnectorConfig conn;
+  conn.kind = o.llama_cpp_mmproj ? ConnectorKind::Gemma3nEmbedder : ConnectorKind::Mlp2;
+  conn.in_dim = enc.msfa_output_channels;
+  conn.hidden_dim = o.llama_cpp_mmproj ? 0 : text_hidden;
+  conn.out_dim = text_hidden;
+  conn.bias = !o.llama_cpp_mmproj;
+  write_random_vision(enc, conn, o, out_path, progress);
+}
+
+void make_random_autoneural(const Lfm2Config& text, const MobileNetV5Config& vision, const ConnectorConfig& connector,
+                            TensorType text_type, TensorType vision_type, const std::string& text_out,
+                            const std::string& vision_out, uint64_t seed, bool llama_cpp_mmproj,
+                            const ProgressFn& progress) {
+  text.validate();
+  vision.validate();
+  if (connector.out_dim != text.hidden)
+    throw Error("the connector outputs " + std::to_string(connector.out_dim) +
+                "-wide embeddings but the language model's hidden size is " + std::to_string(text.hidden));
+  if (vision_out.empty()) throw Error("make_random_autoneural needs a vision output path");
+  RandomVisionOptions o;
+  o.type = vision_type;
+  o.llama_cpp_mmproj = llama_cpp_mmproj;
+  o.image_size = vision.image_size;
+  o.seed = seed ^ 0x5649534E00000000ull;  // "VISN": the tower's stream differs from the text model's
+  check_random_vision(vision, connector, o);  // before spending minutes on the text half
+  // Split the bar by parameter count: the text model is most of the bytes.
+  const double vision_params = static_cast<double>(vision.parameter_count());
+  const double text_params = static_cast<double>(text.n_vocab * text.hidden +
+                                                 text.n_layers * (4 * text.hidden * text.hidden + 3 * text.hidden * text.ff));
+  const double split = text_params / (text_params + vision_params);
+  auto part = [&](double lo, double hi) -> ProgressFn {
+    if (!progress) return {};
+    return [=, &progress](double f, std::string_view what) { progress(lo + (hi - lo) * f, what); };
+  };
+  make_random_lfm2(text, text_type, text_out, seed, part(0.0, split));
+  write_random_vision(vision, connector, o, vision_out, part(split, 1.0));
 }
 
 }  // namespace autoneural::model

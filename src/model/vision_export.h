@@ -46,4 +46,16 @@ struct RandomVisionOptions {
 void make_random_vision(const MobileNetV5Config& encoder, int64_t text_hidden, const RandomVisionOptions& options,
                         const std::string& out_path, const ProgressFn& progress = {});
 
+// A whole random AutoNeural model for benchmarks: the LFM2 text GGUF (make_random_lfm2, `seed`) and the
+// vision file (encoder + `connector`, drawn from a generator derived from `seed`). Weights: convolutions
+// uniform with variance 1/fan_in, norms in [0.5, 1.5], layer scales in [0.2, 1.0], so activations stay O(1)
+// through the 84 blocks. With `llama_cpp_mmproj` the vision file is llama.cpp's gemma3nv mmproj, which
+// holds the Gemma 3n embedder: `connector.kind` must then be Gemma3nEmbedder. The tower values are the
+// same in both flavours for the same seed, so both engines run identical tower weights.
+// Errors: the connector's input is not the encoder's MSFA width or its output not the text hidden size.
+void make_random_autoneural(const Lfm2Config& text, const MobileNetV5Config& vision, const ConnectorConfig& connector,
+                            TensorType text_type, TensorType vision_type, const std::string& text_out,
+                            const std::string& vision_out, uint64_t seed, bool llama_cpp_mmproj,
+                            const ProgressFn& progress = {});
+
 }  // namespace autoneural::model

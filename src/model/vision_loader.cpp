@@ -174,6 +174,10 @@ VisionFileInfo from_llama_cpp_mmproj(const WeightSource& src) {
   c.in_dim = proj->ne[0];
   c.out_dim = proj->ne[1];
   c.bias = false;
+  if (c.in_dim != info.encoder.msfa_output_channels)
+    throw Error(f.path() + ": mm.input_projection.weight takes " + std::to_string(c.in_dim) +
+                " channels but the encoder outputs " + std::to_string(info.encoder.msfa_output_channels));
+  info.tokens.tokens_per_image = tokens;
   return info;
 }
 

@@ -25,14 +25,18 @@ int cmd_convert(int argc, char** argv) {
   const TensorType t = parse_write_type(type, "--type"), vt = parse_write_type(vision_type, "--vision-type");
   const std::string cfg = (std::filesystem::path(in) / "config.json").string();
   const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
-  const bool vision = j.is_object() && j.contains("vision_config");
-  if (!vision && !mmproj.empty()) throw UsageError(in + " has no vision part (config.json has no vision_config)");
+  const bool vision = j.is_object() && (j.contains("vision_config") ||
+                                         (j.contains("model_type") && j["model_type"] == "autoneural"));
+  if (!vision && (!mmproj.empty() || p.given("--vision-type")))
+    throw UsageError(in + " has no vision part (config.json has no vision_config)");
+  if (vt == TensorType::Q4_0) throw UsageError("unsupported --vision-type 'q4_0' (expected f32, f16, bf16 or q8_0)");
   ProgressBar bar("convert");
   auto progress = [&](double f, std::string_view what) { bar.update(f, what); };
   if (vision) model::convert_autoneural_hf(in, out, mmproj, t, vt, progress);
   else model::convert_lfm2_hf_to_gguf(in, out, t, progress);
   bar.finish();
-  std::cerr << "wrote " << out << (mmproj.empty() ? "" : " and " + mmproj) << "\n";
+  std::cerr << "wrote " << out
+            << (!vision ? "" : mmproj.empty() ? " (text + vision merged; autoneural only)" : " and " + mmproj) << "\n";
   return 0;
 }
 
