@@ -25,6 +25,16 @@ namespace autoneural {
 struct ModelOptions {
   int n_threads = 0;   // 0: one per available core
   std::string mmproj;  // vision file (our vision GGUF or llama.cpp's gemma3nv mmproj); empty: the model's own, if any
+  // Execution (docs/quantization.md): "float" (default), "sim" (fake quantization) or "npu" (bit-true
+  // integer). For sim/npu: the recipe (empty: the one a quantized file was written with, else
+  // "autoneural"), a calibration file from `autoneural calibrate` (empty: the ranges stored in a quantized
+  // file, else dynamic ranges), how its ranges are chosen (minmax | percentile | mse), and weight-scheme
+  // overrides "PATTERN=SCHEME".
+  std::string backend = "float";
+  std::string recipe;
+  std::string calibration;
+  std::string act_range = "minmax";
+  std::vector<std::string> overrides;
 };
 
 struct ModelInfo {

@@ -45,6 +45,7 @@ void Connector::forward(runtime::Backend& be, const float* x, int64_t n, float* 
             c.gelu_tanh ? runtime::GeluKind::Tanh : runtime::GeluKind::Erf, hidden.data());
     be.linear(w2_, hidden.data(), n, y);
     if (!b2_.empty()) be.add_bias("mm.2.bias", y, b2_.data(), n, c.out_dim);
+    be.observe("connector_output", y, n, c.out_dim);
     return;
   }
   // Gemma 3n embedder (§2): the tower output is scaled by √C before its RMSNorm, projected, then
@@ -55,6 +56,7 @@ void Connector::forward(runtime::Backend& be, const float* x, int64_t n, float* 
   be.rms_norm("mm.soft_emb_norm", scaled.data(), soft_norm_.data(), n, c.in_dim, c.eps, scaled.data());
   be.linear(w1_, scaled.data(), n, y);
   be.rms_norm("mm.post_projection_norm", y, nullptr, n, c.out_dim, c.eps, y);
+  be.observe("connector_output", y, n, c.out_dim);
 }
 
 }  // namespace autoneural::model

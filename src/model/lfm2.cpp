@@ -175,6 +175,7 @@ void Lfm2Model::forward(runtime::Backend& be, runtime::SequenceState& state, con
     be.swiglu(L.site + ".ffn_act", big0, big1, n * c.ff, big0);
     be.linear(L.ffn_down, big0, n, xn);
     be.add(L.site + ".ffn_residual", h, xn, n * d);
+    be.observe(L.site, h, n, d);
   }
   state.set_n_past(pos0 + n);
 
@@ -184,6 +185,7 @@ void Lfm2Model::forward(runtime::Backend& be, runtime::SequenceState& state, con
   float* normed = fit(ws.normed_out, count * d);
   be.rms_norm("output_norm", h + first * d, output_norm_.data(), count, d, c.norm_eps, normed);
   be.linear(output_, normed, count, logits);
+  be.observe("logits", logits, count, c.n_vocab);
 }
 
 }  // namespace autoneural::model

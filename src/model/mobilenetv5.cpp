@@ -86,7 +86,7 @@ struct Map {
 // One block of any kind; fields unused by a kind stay empty.
 struct MobileNetV5::Block {
   VisionBlockDef def;
-  std::string site;  // "blk.S.B"
+  std::string site;  // "v.blk.S.B": backend sites, and the tensor-name prefix
   int64_t in = 0, mid = 0, out = 0;
   bool skip = false;
   // er
@@ -131,8 +131,8 @@ MobileNetV5::MobileNetV5(std::shared_ptr<const WeightSource> weights, MobileNetV
       auto b = std::make_unique<Block>();
       b->def = c.stages[s][i];
       const auto& d = b->def;
-      b->site = "blk." + std::to_string(s) + "." + std::to_string(i);
-      const std::string p = "v." + b->site + ".";
+      b->site = "v.blk." + std::to_string(s) + "." + std::to_string(i);
+      const std::string p = b->site + ".";
       b->in = in;
       b->out = d.out_channels;
       b->skip = d.stride == 1 && b->in == b->out;
@@ -307,8 +307,9 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
   const ConvGeometry g = geometry(h, w, c.in_channels, c.stem_kernel, 2);
   x.reshape(g.out_h, g.out_w, c.stem_size);
   be.conv2d(stem_->conv, stem_->bias.empty() ? nullptr : stem_->bias.data(), in.ptr(), g, x.ptr());
-  be.rms_norm("stem.bn", x.ptr(), stem_->norm.data(), x.pixels(), c.stem_size, c.eps, x.ptr());
-  be.gelu("stem.act", x.ptr(), x.pixels() * c.stem_size, runtime::GeluKind::Tanh, x.ptr());
+  be.rms_norm("v.stem.bn", x.ptr(), stem_->norm.data(), x.pixels(), c.stem_size, c.eps, x.ptr());
+  be.gelu("v.stem.act", x.ptr(), x.pixels() * c.stem_size, runtime::GeluKind::Tanh, x.ptr());
+  be.observe("v.stem", x.ptr(), x.pixels(), x.c);
   emit("stem", x);
 
   // Feature points: 0 = stem, s+1 = output of stage s. The MSFA keeps the ones it taps.
@@ -325,7 +326,8 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
     for (size_t i = 0; i < c.stages[s].size(); ++i, ++bi) {
       blocks_[bi]->forward(be, c.eps, x, t0, t1, t2);
       x.c = blocks_[bi]->out;
-      if (tap) emit(blocks_[bi]->site, x);
+      be.observe(blocks_[bi]->site, x.ptr(), x.pixels(), x.c);
+      if (tap) emit(std::string_view(blocks_[bi]->site).substr(2), x);
     }
     if (tap) emit("stage." + std::to_string(s), x);
     keep(static_cast<int>(s) + 1);
@@ -345,7 +347,7 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
     std::vector<float> up;
     if (t.h != rh || t.w != rw) {
       up.resize(static_cast<size_t>(rh * rw * t.c));
-      be.resize2d("msfa.upsample", t.ptr(), t.h, t.w, t.c, rh, rw, runtime::ResizeKind::Nearest, up.data());
+      be.resize2d("v.msfa.upsample", t.ptr(), t.h, t.w, t.c, rh, rw, runtime::ResizeKind::Nearest, up.data());
       src = up.data();
     }
     for (int64_t px = 0; px < rh * rw; ++px) std::copy(src + px * t.c, src + (px + 1) * t.c, cat.ptr() + px * m.in + off);
@@ -354,11 +356,11 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
   emit("msfa.concat", cat);
   t1.reshape(rh, rw, m.mid);
   be.linear(m.pw_exp, cat.ptr(), cat.pixels(), t1.ptr());
-  be.rms_norm("msfa.ffn.pw_exp.bn", t1.ptr(), m.pw_exp_bn.data(), t1.pixels(), m.mid, c.eps, t1.ptr());
-  be.gelu("msfa.ffn.pw_exp.act", t1.ptr(), t1.pixels() * m.mid, runtime::GeluKind::Tanh, t1.ptr());
+  be.rms_norm("v.msfa.ffn.pw_exp.bn", t1.ptr(), m.pw_exp_bn.data(), t1.pixels(), m.mid, c.eps, t1.ptr());
+  be.gelu("v.msfa.ffn.pw_exp.act", t1.ptr(), t1.pixels() * m.mid, runtime::GeluKind::Tanh, t1.ptr());
   t0.reshape(rh, rw, m.out);
   be.linear(m.pw_proj, t1.ptr(), t1.pixels(), t0.ptr());
-  be.rms_norm("msfa.ffn.pw_proj.bn", t0.ptr(), m.pw_proj_bn.data(), t0.pixels(), m.out, c.eps, t0.ptr());
+  be.rms_norm("v.msfa.ffn.pw_proj.bn", t0.ptr(), m.pw_proj_bn.data(), t0.pixels(), m.out, c.eps, t0.ptr());
   emit("msfa.ffn", t0);
 
   // To the output grid: average pool when the size divides, bilinear otherwise, nothing when equal.
@@ -369,11 +371,12 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
     std::copy(t0.data.begin(), t0.data.begin() + res * res * m.out, grid.data.begin());
   } else {
     const bool divisible = rh % res == 0 && rw % res == 0;
-    be.resize2d("msfa.resize", t0.ptr(), rh, rw, m.out, res, res,
+    be.resize2d("v.msfa.resize", t0.ptr(), rh, rw, m.out, res, res,
                 divisible ? runtime::ResizeKind::AveragePool : runtime::ResizeKind::Bilinear, grid.ptr());
   }
   emit("msfa.resized", grid);
-  be.rms_norm("msfa.norm", grid.ptr(), m.norm.data(), res * res, m.out, c.eps, out);
+  be.rms_norm("v.msfa.norm", grid.ptr(), m.norm.data(), res * res, m.out, c.eps, out);
+  be.observe("encoder_output", out, res * res, m.out);
   if (tap) tap("output", out, res, res, m.out);
 }
 

@@ -82,6 +82,11 @@ class Backend {
   virtual void attention(std::string_view site, const KvLayer& cache, const AttentionShape& shape, const float* q,
                          int64_t pos0, int64_t n, float* out) = 0;
 
+  // A layer boundary: `data` (rows × dim) is the output of `layer` ("blk.3", "v.blk.2.7", "encoder_output",
+  // "connector_output", "logits"). Nothing to compute; wrappers that record per-layer results
+  // (calibration, quant-report, debugging) override it.
+  virtual void observe(std::string_view layer, const float* data, int64_t rows, int64_t dim) {}
+
   // ---- vision ops (channels-last feature maps, see ConvGeometry) ----------------------------------------
   // A backend that cannot run an op (yet) keeps the default, which reports that clearly.
   // Full convolution: w.rows = output channels, w.cols = channels·kernel² in PyTorch weight order

@@ -100,6 +100,11 @@ void FloatBackend::store_kv(std::string_view, KvLayer& cache, const AttentionSha
 
 void FloatBackend::attention(std::string_view, const KvLayer& cache, const AttentionShape& s, const float* q,
                              int64_t pos0, int64_t n, float* out) {
+  attention_rounded(cache, s, q, pos0, n, 0, out);
+}
+
+void FloatBackend::attention_rounded(const KvLayer& cache, const AttentionShape& s, const float* q, int64_t pos0,
+                                     int64_t n, int32_t prob_levels, float* out) {
   const int64_t hd = s.head_dim, row = s.n_head_kv * hd, group = s.n_head / s.n_head_kv;
   const int64_t n_kv = pos0 + n;
   const bool f32 = !cache.k32.empty();
@@ -131,8 +136,11 @@ void FloatBackend::attention(std::string_view, const KvLayer& cache, const Atten
       const float sum = kernels::softmax_exp(scores.data(), len, mx);
       float* o = out + (t * s.n_head + h) * hd;
       std::fill(o, o + hd, 0.0f);
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j < len; ++j) kernels::axpy(scores[j] * inv, vbase + j * row + kvh * hd, o, hd);
+      const float inv = 1.0f / sum, lv = static_cast<float>(prob_levels);
+      for (int64_t j = 0; j < len; ++j) {
+        const float p = prob_levels > 0 ? std::min(std::floor(scores[j] * inv * lv + 0.5f), lv - 1) / lv : scores[j] * inv;
+        kernels::axpy(p, vbase + j * row + kvh * hd, o, hd);
+      }
     }
   });
 }

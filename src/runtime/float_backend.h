@@ -40,6 +40,13 @@ class FloatBackend : public Backend {
   void add_bias(std::string_view site, float* x, const float* bias, int64_t n, int64_t dim) override;
   void attention_mqa(std::string_view site, const float* q, int64_t n_q, int64_t n_head, const float* k,
                      const float* v, int64_t n_kv, int64_t head_dim, float scale, float* out) override;
+  // attention_mqa with the probabilities rounded to multiples of 1/prob_levels (0: not rounded), for the
+  // sim backend.
+  void attention_mqa_rounded(const float* q, int64_t n_q, int64_t n_head, const float* k, const float* v,
+                             int64_t n_kv, int64_t head_dim, float scale, int32_t prob_levels, float* out);
+  // Causal attention of the same kind (see attention()).
+  void attention_rounded(const KvLayer& cache, const AttentionShape& shape, const float* q, int64_t pos0, int64_t n,
+                         int32_t prob_levels, float* out);
   void resize2d(std::string_view site, const float* x, int64_t in_h, int64_t in_w, int64_t channels, int64_t out_h,
                 int64_t out_w, ResizeKind kind, float* y) override;
 

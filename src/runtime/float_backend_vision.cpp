@@ -89,6 +89,11 @@ void FloatBackend::add_bias(std::string_view, float* x, const float* bias, int64
 
 void FloatBackend::attention_mqa(std::string_view, const float* q, int64_t n_q, int64_t n_head, const float* k,
                                  const float* v, int64_t n_kv, int64_t hd, float scale, float* out) {
+  attention_mqa_rounded(q, n_q, n_head, k, v, n_kv, hd, scale, 0, out);
+}
+
+void FloatBackend::attention_mqa_rounded(const float* q, int64_t n_q, int64_t n_head, const float* k, const float* v,
+                                         int64_t n_kv, int64_t hd, float scale, int32_t prob_levels, float* out) {
   // Per head, two matmuls on the GEMM path: scores = Q_h·Kᵀ (K [n_kv][hd] is a weight matrix of n_kv rows)
   // and out_h = P·V (Vᵀ [hd][n_kv] as the weight matrix), with a row softmax in between. K and V are
   // shared by all heads (multi-query), so Vᵀ is built once.
@@ -109,7 +114,14 @@ void FloatBackend::attention_mqa(std::string_view, const float* q, int64_t n_q, 
         float mx = -INFINITY;
         for (int64_t j = 0; j < n_kv; ++j) mx = std::max(mx, srow[j] *= scale);
         const float inv = 1.0f / kt.softmax_exp(srow, n_kv, mx);
-        for (int64_t j = 0; j < n_kv; ++j) srow[j] *= inv;
+        if (prob_levels > 0) {
+          // The probabilities as the npu backend materialises them: multiples of 1/prob_levels, at most
+          // (prob_levels - 1)/prob_levels.
+          const float lv = static_cast<float>(prob_levels);
+          for (int64_t j = 0; j < n_kv; ++j) srow[j] = std::min(std::floor(srow[j] * inv * lv + 0.5f), lv - 1) / lv;
+        } else {
+          for (int64_t j = 0; j < n_kv; ++j) srow[j] *= inv;
+        }
       }
     });
     kernels::matmul(vm, scores.data(), n_kv, n_q, out + h * hd, ld, scratch_, pool_);

@@ -4,6 +4,8 @@
 #include <thread>
 
 #include "format/mapped_file.h"
+#include "quant/calibration.h"
+#include "runtime/float_backend.h"
 #include "runtime/model_impl.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/vocab.h"
@@ -97,6 +99,58 @@ bool is_vision_only(const std::string& path) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
+std::vector<std::shared_ptr<const model::WeightSource>> Model::Impl::sources() const {
+  std::vector<std::shared_ptr<const model::WeightSource>> s;
+  if (weights) s.push_back(weights);
+  if (vision_weights && vision_weights != weights) s.push_back(vision_weights);
+  return s;
+}
+
+std::unique_ptr<runtime::Backend> Model::Impl::make_backend() const {
+  switch (backend_kind) {
+    case runtime::BackendKind::Sim: return runtime::make_sim_backend(n_threads, plan);
+    case runtime::BackendKind::Npu: return runtime::make_npu_backend(n_threads, plan);
+    case runtime::BackendKind::Float: break;
+  }
+  return std::make_unique<runtime::FloatBackend>(n_threads);
+}
+
+std::shared_ptr<const runtime::QuantPlan> make_quant_plan(const Model::Impl& impl, const ModelOptions& options) {
+  const auto sources = impl.sources();
+  std::optional<quant::Recipe> recipe;
+  runtime::ActRanges ranges;
+  for (const auto& s : sources) {
+    auto stored = runtime::read_stored_quantization(*s);
+    if (stored.recipe && !recipe) recipe = stored.recipe;
+    ranges.insert(stored.ranges.begin(), stored.ranges.end());
+  }
+  if (!options.recipe.empty()) recipe = quant::recipe_by_name(options.recipe);
+  if (!recipe) recipe = quant::recipe_by_name("autoneural");
+  for (const auto& o : options.overrides) recipe->overrides.push_back(quant::parse_override(o));
+  if (!options.calibration.empty()) {
+    const auto calib = quant::Calibration::load(options.calibration);
+    runtime::check_calibration(calib, sources, options.calibration);
+    ranges = runtime::calibrated_ranges(calib, *recipe, quant::parse_range_method(options.act_range));
+  } else {
+    (void)quant::parse_range_method(options.act_range);
+  }
+  return std::make_shared<runtime::QuantPlan>(*recipe, sources, std::move(ranges));
+}
+
+namespace {
+
+void setup_execution(Model::Impl& impl, const ModelOptions& options) {
+  impl.backend_kind = runtime::parse_backend_kind(options.backend);
+  if (impl.backend_kind == runtime::BackendKind::Float) {
+    if (!options.recipe.empty() || !options.calibration.empty() || !options.overrides.empty())
+      throw Error("a quantization recipe, calibration or override needs --backend sim or npu");
+    return;
+  }
+  impl.plan = make_quant_plan(impl, options);
+}
+
+}  // namespace
+
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
   auto impl = std::make_unique<Impl>();
   const unsigned hw = std::thread::hardware_concurrency();
@@ -116,6 +170,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     impl->info.n_params = impl->vision_info.n_params;
     impl->info.file_bytes = impl->vision_weights->file_bytes();
     impl->info.random_weights = impl->vision_info.random_weights;
+    setup_execution(*impl, options);
     return std::shared_ptr<Model>(new Model(std::move(impl)));
   }
   if (!impl->weights) impl->weights = model::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
@@ -162,6 +217,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
 
   const std::string vision_path = !options.mmproj.empty() ? options.mmproj : (has_own_vision(*impl->weights) ? path : "");
   if (!vision_path.empty()) load_vision(*impl, vision_path);
+  setup_execution(*impl, options);
   return std::shared_ptr<Model>(new Model(std::move(impl)));
 }
 

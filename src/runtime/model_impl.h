@@ -10,6 +10,7 @@
 #include "model/vision_loader.h"
 #include "model/lfm2_export.h"
 #include "model/weight_source.h"
+#include "runtime/quant_backend.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoneural {
@@ -30,6 +31,17 @@ struct Model::Impl {
   std::unique_ptr<model::MobileNetV5> encoder;
   std::unique_ptr<model::Connector> connector;
   VisionInfo vision_info;
+
+  // Execution: which backend runs the model, and for sim/npu what it quantizes with.
+  runtime::BackendKind backend_kind = runtime::BackendKind::Float;
+  std::shared_ptr<const runtime::QuantPlan> plan;
+  std::unique_ptr<runtime::Backend> make_backend() const;
+  // The model's files (text, then vision if separate).
+  std::vector<std::shared_ptr<const model::WeightSource>> sources() const;
 };
+
+// Builds the quantization plan for `kind` from the options (recipe, calibration, overrides) and what the
+// files store; Error for an unknown recipe or a calibration file recorded on another model.
+std::shared_ptr<const runtime::QuantPlan> make_quant_plan(const Model::Impl& impl, const ModelOptions& options);
 
 }  // namespace autoneural

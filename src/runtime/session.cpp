@@ -15,6 +15,7 @@ struct Session::Impl {
   model::Lfm2Workspace ws;
   std::vector<int32_t> history;  // ids in the state; `placeholder` for rows given as embeddings
   int32_t placeholder = -1;      // the image token while decoding an image's rows
+  std::vector<float> embedded;   // token rows for quantized execution
 
   // Runs rows through the model in chunks of n_batch; returns the last row's or every row's logits.
   std::vector<float> run(const int32_t* tokens, const float* rows, int64_t n, bool all_logits, bool no_logits = false) {
@@ -40,7 +41,15 @@ struct Session::Impl {
                         : all_logits ? model::LogitsRows::All
                                      : (last_chunk ? model::LogitsRows::Last : model::LogitsRows::None);
       float* out = all_logits ? logits.data() + b * vocab : logits.data();
-      lm.forward(*backend, *state, tokens ? tokens + b : nullptr, rows ? rows + b * d : nullptr, len, mode, out, ws);
+      const auto& plan = model->impl().plan;
+      if (tokens && plan) {
+        // Quantized execution looks tokens up in the quantized embedding table.
+        embedded.resize(static_cast<size_t>(len * d));
+        plan->embed_tokens(tokens + b, len, d, embedded.data());
+        lm.forward(*backend, *state, nullptr, embedded.data(), len, mode, out, ws);
+      } else {
+        lm.forward(*backend, *state, tokens ? tokens + b : nullptr, rows ? rows + b * d : nullptr, len, mode, out, ws);
+      }
       if (tokens) history.insert(history.end(), tokens + b, tokens + b + len);
       else history.insert(history.end(), static_cast<size_t>(len), placeholder);
     }
@@ -55,8 +64,10 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   if (options.n_batch <= 0) throw Error("batch size must be positive");
   impl_->model = std::move(model);
   impl_->options = options;
-  impl_->backend = std::make_unique<runtime::FloatBackend>(impl_->model->n_threads());
-  const auto cache = options.cache_type == CacheType::F32 ? runtime::CacheType::F32 : runtime::CacheType::F16;
+  impl_->backend = impl_->model->impl().make_backend();
+  // The quantized backends keep 16-bit codes in the cache, which only an f32 cache holds exactly.
+  const bool quantized = impl_->model->impl().backend_kind != runtime::BackendKind::Float;
+  const auto cache = options.cache_type == CacheType::F32 || quantized ? runtime::CacheType::F32 : runtime::CacheType::F16;
   impl_->state = std::make_unique<runtime::SequenceState>(impl_->model->impl().lm->state_shape(options.n_ctx, cache));
 }
 

@@ -81,7 +81,8 @@ ImageEmbedding Model::encode_pixels(std::span<const float> chw, int height, int 
     return out;
   }
   const auto t0 = std::chrono::steady_clock::now();
-  runtime::FloatBackend backend(impl_->n_threads);
+  const auto backend_ptr = impl_->make_backend();
+  runtime::Backend& backend = *backend_ptr;
   std::vector<float> tower(static_cast<size_t>(enc.tokens() * enc.out_channels()));
   enc.encode(backend, chw.data(), height, width, tower.data());
   out.n_tokens = enc.tokens();

@@ -110,6 +110,7 @@ int cmd_bench(int argc, char** argv) {
   int64_t n_prompt = 512, n_gen = 128, n_ctx = 4096, n_batch = 128;
   int threads = 2, reps = 3;
   bool json = false;
+  ModelOptions exec;
   ArgParser p("bench", "Measures prefill (pp) and decode (tg) speed, time to first token and memory.");
   p.option({"-m", "--model"}, &model_path, "PATH", "GGUF file or Hugging Face directory (required)");
   p.option({"-p", "--n-prompt"}, &n_prompt, "N", "prompt tokens for the prefill test (default 512)");
@@ -124,14 +125,18 @@ int cmd_bench(int argc, char** argv) {
                                             "for the image plus a -p token prompt (instead of pp/tg)");
   p.option({"--size"}, &size, "N", "encoder input size with --image, multiple of 32 (default: the model's)");
   p.flag({"--json"}, &json, "print one JSON object");
+  add_execution_flags(p, exec);
   if (!p.parse(argc, argv)) return 0;
+  check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("bench needs a model (-m PATH)");
   if (n_prompt < 1 || n_gen < 1 || reps < 1) throw UsageError("-p, -n and -r must be positive");
   if (n_prompt > n_ctx || n_gen > n_ctx) throw UsageError("-p and -n must fit the context (-c)");
 
   if (size != 0 && (size < 32 || size % 32 != 0 || size > 4096))
     throw UsageError("--size must be a positive multiple of 32 up to 4096");
-  auto model = Model::load(model_path, {threads, mmproj});
+  exec.n_threads = threads;
+  exec.mmproj = mmproj;
+  auto model = Model::load(model_path, exec);
   if (!image_path.empty()) return bench_image(model, image_path, {size, false}, n_prompt, reps, threads, n_ctx, json);
   const SessionOptions so{n_ctx, n_batch, parse_cache_type(cache)};
   std::mt19937 rng(1234);

@@ -12,6 +12,7 @@ int cmd_encode(int argc, char** argv) {
   std::string model_path, mmproj, image_path, pixels_path, out, stage_name = "connector";
   int threads = 0, size = 0;
   bool letterbox = false;
+  ModelOptions exec;
   ArgParser p("encode", "Runs the vision encoder (and connector) on one image and writes the result as .npy.");
   p.option({"-m", "--model"}, &model_path, "PATH", "AutoNeural model, vision GGUF or directory (required)");
   p.option({"--mmproj"}, &mmproj, "PATH", "vision file, when -m is a language model without one");
@@ -22,7 +23,9 @@ int cmd_encode(int argc, char** argv) {
   p.option({"--size"}, &size, "N", "input size for --image, multiple of 32 (default: the model's)");
   p.flag({"--letterbox"}, &letterbox, "keep the aspect ratio and pad instead of stretching");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
+  add_execution_flags(p, exec);
   if (!p.parse(argc, argv)) return 0;
+  check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("encode needs a model (-m PATH)");
   if (image_path.empty() == pixels_path.empty()) throw UsageError("encode needs exactly one of --image and --pixels");
   if (out.empty()) throw UsageError("encode needs --out FILE.npy");
@@ -34,7 +37,9 @@ int cmd_encode(int argc, char** argv) {
   if (size != 0 && (size < 32 || size % 32 != 0 || size > 4096))
     throw UsageError("--size must be a positive multiple of 32 up to 4096");
 
-  auto model = Model::load(model_path, {threads, mmproj});
+  exec.n_threads = threads;
+  exec.mmproj = mmproj;
+  auto model = Model::load(model_path, exec);
   if (!model->has_vision()) (void)model->vision_info();  // throws the explanation
   std::vector<float> pixels;
   int64_t h = 0, w = 0;

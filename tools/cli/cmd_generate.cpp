@@ -15,6 +15,7 @@ int cmd_generate(int argc, char** argv) {
   bool chat = false, no_bos = false, no_parse_special = false, show_special = false, quiet = false;
   GenerateOptions gen;
   SamplingOptions& s = gen.sampling;
+  ModelOptions exec;
   ArgParser p("generate", "Generates a continuation of a prompt and streams it to stdout; timings go to stderr.");
   p.option({"-m", "--model"}, &model_path, "PATH", "GGUF file or Hugging Face directory (required)");
   p.option({"-p", "--prompt"}, &prompt, "TEXT", "prompt text");
@@ -32,7 +33,9 @@ int cmd_generate(int argc, char** argv) {
   p.flag({"--no-parse-special"}, &no_parse_special, "treat special-token text in the prompt as plain text");
   p.flag({"--special"}, &show_special, "print special tokens");
   p.flag({"-q", "--quiet"}, &quiet, "no timing summary on stderr");
+  add_execution_flags(p, exec);
   if (!p.parse(argc, argv)) return 0;
+  check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("generate needs a model (-m PATH)");
   if (!prompt_file.empty()) prompt = read_file_or_throw(prompt_file);
   if (!p.given("-p") && prompt_file.empty())
@@ -42,7 +45,8 @@ int cmd_generate(int argc, char** argv) {
   gen.stop = stop;
   gen.render_special = show_special;
 
-  auto model = Model::load(model_path, {threads});
+  exec.n_threads = threads;
+  auto model = Model::load(model_path, exec);
   note_random_weights(*model);
   std::vector<int32_t> tokens;
   if (chat) {

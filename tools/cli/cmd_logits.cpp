@@ -8,7 +8,8 @@
 namespace autoneural::cli {
 
 int cmd_logits(int argc, char** argv) {
-  std::string model_path, mmproj, prompt_file, out, tokens_out, backend = "float", cache = "f32";
+  std::string model_path, mmproj, prompt_file, out, tokens_out, cache = "f32";
+  ModelOptions exec;
   std::vector<std::string> image_paths;
   int size = 0;
   bool incremental = false, no_bos = false, no_parse_special = false;
@@ -25,20 +26,22 @@ int cmd_logits(int argc, char** argv) {
   p.flag({"--incremental"}, &incremental, "feed the tokens one at a time through the decode path");
   p.flag({"--no-bos"}, &no_bos, "do not add the BOS token");
   p.flag({"--no-parse-special"}, &no_parse_special, "treat special-token text as plain text");
-  p.option({"--backend"}, &backend, "NAME", "execution backend (float)");
+  add_execution_flags(p, exec);
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f32)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   if (!p.parse(argc, argv)) return 0;
+  check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("logits needs a model (-m PATH)");
   if (prompt_file.empty()) throw UsageError("logits needs --prompt-file FILE");
   if (out.empty()) throw UsageError("logits needs --out FILE.npy");
-  if (backend != "float") throw UsageError("unknown backend '" + backend + "' (available: float)");
 
   const std::string text = read_file_or_throw(prompt_file);
   if (!image_paths.empty() && no_parse_special) throw UsageError("--image needs special tokens parsed (<image> markers)");
-  auto model = Model::load(model_path, {threads, mmproj});
+  exec.n_threads = threads;
+  exec.mmproj = mmproj;
+  auto model = Model::load(model_path, exec);
   std::vector<int32_t> tokens;
   std::vector<ImageEmbedding> images;
   if (model->has_vision() && !no_parse_special) {

@@ -33,6 +33,7 @@ int cmd_run(int argc, char** argv) {
   int threads = 0, size = 0;
   bool letterbox = false, quiet = false;
   GenerateOptions gen;
+  ModelOptions exec;
   ArgParser p("run", "Answers a question about images (streamed to stdout); without -p, an interactive chat.");
   p.option({"-m", "--model"}, &model_path, "PATH", "language model GGUF, AutoNeural directory or merged GGUF (required)");
   p.option({"--mmproj"}, &mmproj, "PATH", "vision file (when the model file has none)");
@@ -49,7 +50,9 @@ int cmd_run(int argc, char** argv) {
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.flag({"-q", "--quiet"}, &quiet, "no timing summary on stderr");
+  add_execution_flags(p, exec);
   if (!p.parse(argc, argv)) return 0;
+  check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("run needs a model (-m PATH)");
   if (n_predict < 0) throw UsageError("-n must be >= 0");
   if (size != 0 && (size < 32 || size % 32 != 0 || size > 4096))
@@ -58,7 +61,9 @@ int cmd_run(int argc, char** argv) {
   gen.stop = stop;
   const ImageOptions image_options{size, letterbox};
 
-  auto model = Model::load(model_path, {threads, mmproj});
+  exec.n_threads = threads;
+  exec.mmproj = mmproj;
+  auto model = Model::load(model_path, exec);
   if (!model->has_vision() && !image_paths.empty()) (void)model->vision_info();  // explains what is missing
   note_random_weights(*model);
   // Decode every image before loading anything heavy into the session: a bad file fails fast.

@@ -77,6 +77,23 @@ void add_sampling_flags(ArgParser& p, SamplingOptions& s) {
   p.option({"-s", "--seed"}, &s.seed, "N", "random seed");
 }
 
+void add_execution_flags(ArgParser& p, ModelOptions& o) {
+  p.option({"--backend"}, &o.backend, "float|sim|npu",
+           "execution: float (default), sim (fake quantization) or npu (bit-true integer)");
+  p.option({"--recipe"}, &o.recipe, "NAME",
+           "with sim/npu: w8a16, w4a16, w8a8, w16a16 or autoneural (default: the file's own, else autoneural)");
+  p.option({"--calib"}, &o.calibration, "CALIB.json", "with sim/npu: activation ranges from `autoneural calibrate`");
+  p.option({"--act-range"}, &o.act_range, "minmax|percentile|mse", "how ranges are chosen from --calib (default minmax)");
+  p.repeated({"--override"}, &o.overrides, "PATTERN=SCHEME", "with sim/npu: weight scheme for matching tensors (int8, int4, int4/g32, int16)");
+}
+
+void check_execution_flags(const ModelOptions& o) {
+  if (o.backend != "float" && o.backend != "sim" && o.backend != "npu")
+    throw UsageError("unknown backend '" + o.backend + "' (available: float, sim, npu)");
+  if (o.act_range != "minmax" && o.act_range != "percentile" && o.act_range != "mse")
+    throw UsageError("unknown --act-range '" + o.act_range + "' (expected minmax, percentile or mse)");
+}
+
 void note_random_weights(const Model& model) {
   const bool vision_random = model.has_vision() && model.vision_info().random_weights;
   if (!model.info().random_weights && !vision_random) return;

@@ -20,10 +20,18 @@ int cmd_make_model(int argc, char** argv);
 int cmd_info(int argc, char** argv);
 int cmd_run(int argc, char** argv);
 int cmd_encode(int argc, char** argv);
+int cmd_calibrate(int argc, char** argv);
+int cmd_quantize(int argc, char** argv);
+int cmd_quant_report(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
 
 class ArgParser;
 // The sampling flags every generating command shares (--temp, --top-k, ..., --seed).
 void add_sampling_flags(ArgParser& p, SamplingOptions& s);
+// --backend, --recipe, --calib, --act-range, --override: how the model is executed (ModelOptions).
+void add_execution_flags(ArgParser& p, ModelOptions& o);
+// UsageError for a value of those flags that cannot work (unknown backend or range method).
+void check_execution_flags(const ModelOptions& o);
 // Tells the user on stderr when the model (or its vision part) has random weights, so that its output is
 // not mistaken for an answer.
 void note_random_weights(const Model& model);

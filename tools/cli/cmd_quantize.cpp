@@ -1,0 +1,49 @@
+// autoneural quantize: writes a model quantized by a recipe (docs/quantization.md).
+#include <iostream>
+
+#include "args.h"
+#include "common.h"
+#include "runtime/model_impl.h"
+#include "runtime/quantize_model.h"
+
+namespace autoneural::cli {
+
+int cmd_quantize(int argc, char** argv) {
+  std::string in, out, mmproj, mmproj_out;
+  int threads = 0;
+  ModelOptions mo;
+  mo.recipe = "autoneural";
+  ArgParser p("quantize", "Quantizes a model's weights by a recipe and stores the activation ranges with it.");
+  p.positional("IN", &in, true, "model GGUF (a text model, a merged AutoNeural file or a vision file)");
+  p.positional("OUT", &out, true, "output GGUF (written atomically)");
+  p.option({"--mmproj"}, &mmproj, "PATH", "the vision file of IN, quantized to --mmproj-out");
+  p.option({"--mmproj-out"}, &mmproj_out, "PATH", "output for --mmproj (without it the two are merged into OUT)");
+  p.option({"--recipe"}, &mo.recipe, "NAME", "w8a16, w4a16, w8a8, w16a16 or autoneural (default autoneural)");
+  p.option({"--calib"}, &mo.calibration, "CALIB.json", "activation ranges from `autoneural calibrate` (without: dynamic at run time)");
+  p.option({"--act-range"}, &mo.act_range, "minmax|percentile|mse", "how ranges are chosen from --calib (default minmax)");
+  p.repeated({"--override"}, &mo.overrides, "PATTERN=SCHEME", "weight scheme for matching tensors (int8, int4, int4/g32, int16)");
+  p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
+  if (!p.parse(argc, argv)) return 0;
+  if (!mmproj_out.empty() && mmproj.empty()) throw UsageError("--mmproj-out needs --mmproj");
+  mo.n_threads = threads;
+  mo.mmproj = mmproj;
+  mo.backend = "npu";  // builds the plan
+  auto model = Model::load(in, mo);
+  const auto& impl = model->impl();
+  ProgressBar bar("quantize");
+  auto progress = [&](double f, std::string_view what) { bar.update(f, what); };
+  const auto sources = impl.sources();
+  if (sources.size() == 2 && !mmproj_out.empty()) {
+    runtime::write_quantized_gguf(*sources[0], nullptr, *impl.plan, out, [&](double f, std::string_view w) { progress(f / 2, w); });
+    runtime::write_quantized_gguf(*sources[1], nullptr, *impl.plan, mmproj_out, [&](double f, std::string_view w) { progress(0.5 + f / 2, w); });
+  } else {
+    runtime::write_quantized_gguf(*sources[0], sources.size() == 2 ? sources[1].get() : nullptr, *impl.plan, out, progress);
+  }
+  bar.finish();
+  std::cerr << "wrote " << out << (mmproj_out.empty() ? "" : " and " + mmproj_out) << " (recipe " << impl.plan->recipe().name
+            << ", " << impl.plan->ranges().size() << " activation ranges"
+            << (impl.plan->calibrated() ? "" : "; none calibrated: ranges are dynamic at run time") << ")\n";
+  return 0;
+}
+
+}  // namespace autoneural::cli
