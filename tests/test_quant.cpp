@@ -370,6 +370,27 @@ TEST_F(QuantFixtures, NpuIsDeterministicAcrossThreads) {
             logits(load_with(text(), "npu", "autoneural", tcalib(), 2)));
 }
 
+TEST_F(QuantFixtures, NpuIsIdenticalWithTheScalarPathForced) {
+  test::TempDir d;
+  const std::string common = "logits -m " + test::quote(text()) + " --backend npu --recipe autoneural --calib " +
+                             test::quote(tcalib()) + " --prompt-file " + test::quote(dir_->file("prompts.txt"));
+  const auto a = test::run_cli(common + " --out " + test::quote(d.file("a.npy")));
+  const auto b = test::run_cli(common + " --out " + test::quote(d.file("b.npy")), "AUTONEURAL_ISA=scalar");
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  EXPECT_EQ(test::npy_f32(d.file("a.npy")), test::npy_f32(d.file("b.npy")));
+  const auto v1 = test::run_cli("encode -m " + test::quote(vision()) + " --image " +
+                                test::quote(test::fixture("vision/mnv5-tiny/images/cockpit.png")) + " --backend npu --recipe w8a16 --out " +
+                                test::quote(d.file("v1.npy")));
+  const auto v2 = test::run_cli("encode -m " + test::quote(vision()) + " --image " +
+                                    test::quote(test::fixture("vision/mnv5-tiny/images/cockpit.png")) +
+                                    " --backend npu --recipe w8a16 --out " + test::quote(d.file("v2.npy")),
+                                "AUTONEURAL_ISA=scalar");
+  ASSERT_EQ(v1.exit_code, 0) << v1.out;
+  ASSERT_EQ(v2.exit_code, 0) << v2.out;
+  EXPECT_EQ(test::npy_f32(d.file("v1.npy")), test::npy_f32(d.file("v2.npy")));
+}
+
 TEST_F(QuantFixtures, QuantizedFileRoundTripsWithTheSameOutputs) {
   const std::string out = dir_->file("q.gguf");
   const auto r = test::run_cli("quantize " + test::quote(text()) + " " + test::quote(out) + " --recipe autoneural --calib " +

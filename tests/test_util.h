@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "autoneural/error.h"
+#include "autoneural/llm.h"
 #include "format/npy.h"
 
 namespace autoneural::test {
@@ -97,8 +98,9 @@ struct RunResult {
 };
 
 // Runs the command-line tool with `args` (shell syntax) and collects its output and exit code.
-inline RunResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(AUTONEURAL_CLI_PATH) + " " + args + " 2>&1";
+// `env` (e.g. "AUTONEURAL_ISA=scalar") is put in front of the command when not empty.
+inline RunResult run_cli(const std::string& args, const std::string& env = "") {
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(AUTONEURAL_CLI_PATH) + " " + args + " 2>&1";
   RunResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -108,6 +110,12 @@ inline RunResult run_cli(const std::string& args) {
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+inline ModelOptions with_mmproj(std::string path) {
+  ModelOptions o;
+  o.mmproj = std::move(path);
+  return o;
 }
 
 inline std::string quote(const std::string& s) { return "'" + s + "'"; }

@@ -106,7 +106,7 @@ TEST(VisionFiles, RandomModelsRoundTripInBothFormats) {
   // Both files hold the same tower (same seed, drawn in the same order): equal tower outputs up to f16
   // storage of the depthwise kernels in llama.cpp's format.
   auto ours = Model::load(dir.file("ours.gguf"));
-  auto theirs = Model::load(test::lfm2_tiny("model-f32.gguf"), {.mmproj = dir.file("mmproj.gguf")});
+  auto theirs = Model::load(test::lfm2_tiny("model-f32.gguf"), test::with_mmproj(dir.file("mmproj.gguf")));
   const auto a = encode_npy(*ours, "random_input_256.npy", VisionStage::Tower);
   const auto b = encode_npy(*theirs, "random_input_256.npy", VisionStage::Tower);
   EXPECT_LT(test::compare(b.rows, a.rows, a.dim).rel_rms, 1e-2);
@@ -152,10 +152,10 @@ TEST(VisionFiles, MismatchedFilesAreClearErrors) {
   model::RandomVisionOptions o;
   o.image_size = 256;
   model::make_random_vision(tiny_config(), 64, o, dir.file("narrow.gguf"));
-  test::expect_error([&] { Model::load(test::lfm2_tiny("model-f32.gguf"), {.mmproj = dir.file("narrow.gguf")}); },
+  test::expect_error([&] { Model::load(test::lfm2_tiny("model-f32.gguf"), test::with_mmproj(dir.file("narrow.gguf"))); },
                      "outputs 64-wide embeddings but the language model's hidden size is 128");
   // A text model as the vision file, and garbage block definitions.
-  test::expect_error([&] { Model::load(test::lfm2_tiny("model-f32.gguf"), {.mmproj = test::lfm2_tiny("model-f32.gguf")}); },
+  test::expect_error([&] { Model::load(test::lfm2_tiny("model-f32.gguf"), test::with_mmproj(test::lfm2_tiny("model-f32.gguf"))); },
                      "has no vision encoder");
   format::GgufWriter w;
   w.set("general.architecture", format::GgufValue::make_string("autoneural-vision"));
@@ -163,7 +163,7 @@ TEST(VisionFiles, MismatchedFilesAreClearErrors) {
   w.set("autoneural.vision.stage_lengths", format::GgufValue::make_i32_array({1}));
   w.write(dir.file("bad.gguf"));
   test::expect_error([&] { Model::load(dir.file("bad.gguf")); }, "unknown block type 'xx'");
-  test::expect_error([&] { Model::load(test::lfm2_tiny("model-f32.gguf"), {.mmproj = dir.file("missing.gguf")}); },
+  test::expect_error([&] { Model::load(test::lfm2_tiny("model-f32.gguf"), test::with_mmproj(dir.file("missing.gguf"))); },
                      "missing.gguf");
 }
 

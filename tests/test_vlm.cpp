@@ -132,7 +132,7 @@ TEST(Vlm, ConvertedGgufPairAndMergedFileGiveTheSameLogits) {
   model::convert_autoneural_hf(vlm("hf"), text, vision, TensorType::F32, TensorType::F32, {});
   model::convert_autoneural_hf(vlm("hf"), merged, "", TensorType::F32, TensorType::F32, {});
   auto from_hf = Model::load(vlm("hf"));
-  auto pair = Model::load(text, {.mmproj = vision});
+  auto pair = Model::load(text, test::with_mmproj(vision));
   auto one = Model::load(merged);
   const auto& c = kCases[1];
   const auto tokens = test::npy_i32(vlm(std::string("ref/") + c.name + ".tokens.npy"));
@@ -200,7 +200,7 @@ TEST(Vlm, BadRequestsAreClearErrors) {
   EXPECT_FALSE(text_only->has_vision());
   test::expect_error([&] { (void)text_only->vision_info(); }, "no vision encoder");
   // The text fixture's model with the AutoNeural directory as its vision file works like the directory.
-  auto paired = Model::load(test::lfm2_tiny("model-f32.gguf"), {.mmproj = vlm("hf")});
+  auto paired = Model::load(test::lfm2_tiny("model-f32.gguf"), test::with_mmproj(vlm("hf")));
   EXPECT_TRUE(paired->has_vision());
   EXPECT_EQ(paired->vision_info().image_token, model->vision_info().image_token);
 }

@@ -150,10 +150,10 @@ class NpuBackend final : public Backend {
 
   void add_bias(std::string_view site, float* x, const float* bias, int64_t n, int64_t dim) override {
     Codes xc = codes(point_in(site), x, n * dim);
-    // Bias as an integer at scale s_x·2^-16 (an int32 in practice; int64 here so nothing saturates).
+    // The bias as an int32 at scale s_x·2^-16 (saturating, like an NPU's int32 bias).
     const double sv = std::ldexp(static_cast<double>(xc.enc.scale), -16);
     std::vector<int64_t> b(static_cast<size_t>(dim));
-    for (int64_t c = 0; c < dim; ++c) b[c] = std::llround(std::clamp(bias[c] / sv, -4.0e15, 4.0e15));
+    for (int64_t c = 0; c < dim; ++c) b[c] = std::llround(std::clamp(bias[c] / sv, -2147483648.0, 2147483647.0));
     std::vector<int128> v(static_cast<size_t>(n * dim));
     for (int64_t i = 0; i < n * dim; ++i) v[i] = (int128(xc.c[i] - xc.enc.zero) << 16) + b[i % dim];
     write(site, v.data(), n * dim, sv, x);
@@ -421,11 +421,14 @@ class NpuBackend final : public Backend {
     std::vector<double> sr(static_cast<size_t>(w.rows));
     for (int64_t r = 0; r < w.rows; ++r)
       sr[r] = static_cast<double>(x.enc.scale) * w.row_scale[r] * (w.mult.empty() ? 1.0 : 1.0 / 32768.0);
+    const double bias_limit = w.scheme.bits <= 8 ? 2147483648.0 : 4.0e18;
     std::vector<int128> v(acc.size());
     for (int64_t t = 0; t < n; ++t)
       for (int64_t r = 0; r < w.rows; ++r) {
         int128 a = int128(acc[t * w.rows + r]) - int128(x.enc.zero) * sums[r];
-        if (bias && sr[r] > 0) a += std::llround(std::clamp(bias[r] / sr[r], -4.0e18, 4.0e18));
+        // Biases are int32 at the accumulator's scale, as NPUs store them (saturating); 16-bit weights make
+        // that scale ~2^-16 finer, so there the bias is an int64 (as W16A16 convolutions need).
+        if (bias && sr[r] > 0) a += std::llround(std::clamp(bias[r] / sr[r], -bias_limit, bias_limit - 1));
         v[t * w.rows + r] = a;
       }
     write_per_channel(site, v.data(), n, w.rows, 1.0f, sr, y);
