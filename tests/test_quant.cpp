@@ -406,6 +406,29 @@ TEST_F(QuantFixtures, QuantizedFileRoundTripsWithTheSameOutputs) {
   EXPECT_EQ(logits(load_with(out, "float", "")).size(), before.size());
 }
 
+TEST_F(QuantFixtures, VisionLanguageModelQuantizesMergedOrAsAPair) {
+  test::TempDir d;
+  const std::string vlm = test::fixture("vlm/autoneural-tiny");
+  auto q = [&](const std::string& f) { return test::quote(d.file(f)); };
+  ASSERT_EQ(test::run_cli("convert " + test::quote(vlm + "/hf") + " " + q("t.gguf") + " --mmproj " + q("v.gguf") + " --type f32").exit_code, 0);
+  auto r = test::run_cli("quantize " + q("t.gguf") + " " + q("merged.gguf") + " --mmproj " + q("v.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = test::run_cli("quantize " + q("t.gguf") + " " + q("tq.gguf") + " --mmproj " + q("v.gguf") + " --mmproj-out " + q("vq.gguf"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string args = " --backend npu --prompt-file " + test::quote(vlm + "/ref/one_image.prompt.txt") + " --image " +
+                           test::quote(test::fixture("vision/mnv5-tiny/images/cockpit.png"));
+  for (const auto& [model, out] : std::vector<std::pair<std::string, std::string>>{
+           {q("t.gguf") + " --mmproj " + q("v.gguf") + " --recipe autoneural", "mem.npy"},
+           {q("merged.gguf"), "merged.npy"},
+           {q("tq.gguf") + " --mmproj " + q("vq.gguf"), "pair.npy"}}) {
+    r = test::run_cli("logits -m " + model + args + " --out " + q(out));
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  const auto mem = test::npy_f32(d.file("mem.npy"));
+  EXPECT_EQ(test::npy_f32(d.file("merged.npy")), mem);
+  EXPECT_EQ(test::npy_f32(d.file("pair.npy")), mem);
+}
+
 TEST_F(QuantFixtures, BadInputsAreClearErrors) {
   test::TempDir d;
   auto r = test::run_cli("calibrate -m " + test::quote(vision()) + " --images " + test::quote(d.path()) + " --out " + test::quote(d.file("c.json")));

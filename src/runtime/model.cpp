@@ -102,7 +102,8 @@ Model::~Model() = default;
 std::vector<std::shared_ptr<const model::WeightSource>> Model::Impl::sources() const {
   std::vector<std::shared_ptr<const model::WeightSource>> s;
   if (weights) s.push_back(weights);
-  if (vision_weights && vision_weights != weights) s.push_back(vision_weights);
+  // A merged GGUF or a vision-only file is opened twice (text and vision views of one file): list it once.
+  if (vision_weights && (!weights || vision_weights->path() != weights->path())) s.push_back(vision_weights);
   return s;
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/quantize_model.h"
 
 #include <cstring>
+#include <set>
 
 #include "autoneural/error.h"
 #include "format/gguf.h"
@@ -19,10 +20,12 @@ void write_quantized_gguf(const model::WeightSource& source, const model::Weight
                           const QuantPlan& plan, const std::string& out_path,
                           const std::function<void(double, std::string_view)>& progress) {
   format::GgufWriter w;
+  // The first file's keys win (a merged file is the text model's general.* plus the vision keys).
+  std::set<std::string> seen;
   for (const auto* s : {&source, extra}) {
     if (!s || !s->gguf()) continue;
     for (const auto& [key, value] : s->gguf()->metadata())
-      if (key.rfind("autoneural.quant.", 0) != 0 && key != "general.alignment") w.set(key, value);
+      if (key.rfind("autoneural.quant.", 0) != 0 && key != "general.alignment" && seen.insert(key).second) w.set(key, value);
   }
   if (!source.gguf())
     throw Error(source.path() + ": quantize reads GGUF files; convert the Hugging Face directory first (autoneural convert)");
