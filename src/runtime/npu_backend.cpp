@@ -495,6 +495,9 @@ class NpuBackend final : public Backend {
   const std::vector<int32_t>& table(const ActEncoding& in, const ActEncoding& out, F f, int fn_id) {
     const std::tuple<int, float, int32_t, int32_t, float, int32_t, int32_t> key{fn_id, in.scale, in.zero, in.qmin,
                                                                                out.scale, out.zero, out.qmax};
+    // Calibrated encodings hit the same few tables every call; dynamic ones make new keys each call, so
+    // the cache is bounded rather than growing with the number of decoded tokens.
+    if (tables_.size() >= 512 && !tables_.count(key)) tables_.clear();
     auto& t = tables_[key];
     if (t.empty()) {
       t.resize(static_cast<size_t>(in.qmax - in.qmin + 1));

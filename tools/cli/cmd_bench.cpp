@@ -138,6 +138,8 @@ int cmd_bench(int argc, char** argv) {
   exec.mmproj = mmproj;
   auto model = Model::load(model_path, exec);
   if (!image_path.empty()) return bench_image(model, image_path, {size, false}, n_prompt, reps, threads, n_ctx, json);
+  // The quantized backends keep 16-bit codes in an f32 cache (Session enforces it); report what runs.
+  if (exec.backend != "float") cache = "f32";
   const SessionOptions so{n_ctx, n_batch, parse_cache_type(cache)};
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(model->info().n_vocab - 1));
@@ -197,11 +199,12 @@ int cmd_bench(int argc, char** argv) {
     j["state_kv_bytes_per_token"] = mem.kv_bytes_per_token;
     j["state_kv_bytes_allocated"] = mem.kv_bytes_allocated;
     j["cache_type"] = cache;
+    j["backend"] = exec.backend;
     std::cout << j.dump(2) << "\n";
   } else {
     std::printf("model: %s (%s, %.2f B params, %s)\n", info.path.c_str(), info.weight_type.c_str(),
                 static_cast<double>(info.n_params) / 1e9, human_bytes(static_cast<double>(info.file_bytes)).c_str());
-    std::printf("threads: %d, repetitions: %d\n", threads, reps);
+    std::printf("threads: %d, repetitions: %d, backend: %s\n", threads, reps, exec.backend.c_str());
     std::printf("prefill  pp%-5lld %10.2f ± %.2f tok/s\n", static_cast<long long>(n_prompt), pp.mean, pp.stddev);
     std::printf("decode   tg%-5lld %10.2f ± %.2f tok/s\n", static_cast<long long>(n_gen), tg.mean, tg.stddev);
     std::printf("time to first token (%lld-token prompt): %.1f ms\n", static_cast<long long>(n_prompt), tt.mean);
