@@ -110,6 +110,22 @@ struct SgemmPanelArgs {
   bool accumulate = false;
 };
 
+// Exact integer GEMM tile for the npu backend (int_gemm.h), without group multipliers: for r < rows,
+// t < n_tok
+//   acc[t*ldacc + r] = Σ_{k<cols} x[t*ldx + k] · w[r*ldw + k]      exactly, in int64,
+// for any int16 x and |w| <= max_abs_code <= kIntGemmMaxCode (so a pair of products plus a partial sum fits
+// the int32 lanes of multiply-add-pairs instructions until the kernel widens them; see int_gemm_kernels.h).
+inline constexpr int32_t kIntGemmMaxCode = 32767;
+struct IntGemmArgs {
+  const int16_t* w = nullptr;
+  int64_t ldw = 0, rows = 0, cols = 0;
+  int32_t max_abs_code = 127;
+  const int16_t* x = nullptr;
+  int64_t ldx = 0, n_tok = 0;
+  int64_t* acc = nullptr;
+  int64_t ldacc = 0;
+};
+
 struct KernelTable {
   Isa isa = Isa::scalar;
   // Token interleave of the QuantizedActs this table's integer kernels read (see above).
@@ -145,6 +161,9 @@ struct KernelTable {
   // y = a ⊙ b; y may alias a or b.
   void (*mul)(const float* a, const float* b, float* y, int64_t n) = nullptr;
   void (*sgemm_panel)(const SgemmPanelArgs& a) = nullptr;
+
+  // Integer kernels of the npu backend.
+  void (*int_gemm)(const IntGemmArgs& a) = nullptr;
 };
 
 // The table for `isa`; for an ISA this machine or build lacks, the best supported one below it (check

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/dispatch.h"
+#include "kernels/int_gemm_kernels.h"
 #include "runtime/thread_pool.h"
 
 namespace autoneural::kernels {
@@ -11,29 +13,6 @@ namespace {
 
 int64_t n_groups(const IntMatrix& w) { return w.mult && w.group > 0 ? w.cols / w.group : 1; }
 int64_t group_len(const IntMatrix& w) { return w.mult && w.group > 0 ? w.group : w.cols; }
-
-// Longest run of products whose int32 sum cannot overflow: |x| <= 32768, |w| <= max_abs_code.
-int64_t safe_chunk(const IntMatrix& w) {
-  const int64_t per = int64_t(32768) * std::max<int32_t>(w.max_abs_code, 1);
-  return std::max<int64_t>(1, (int64_t(1) << 31) / per - 1);
-}
-
-// One (token, row) dot product of a group, exact.
-inline int64_t dot_exact(const int16_t* a, const int16_t* b, int64_t n, int64_t chunk) {
-  int64_t total = 0;
-  if (chunk >= 8) {
-    // int32 lanes over short chunks: the compiler turns this into multiply-add-pairs instructions.
-    for (int64_t k0 = 0; k0 < n; k0 += chunk) {
-      const int64_t k1 = std::min(n, k0 + chunk);
-      int32_t s = 0;
-      for (int64_t k = k0; k < k1; ++k) s += int32_t(a[k]) * int32_t(b[k]);
-      total += s;
-    }
-  } else {
-    for (int64_t k = 0; k < n; ++k) total += int64_t(a[k]) * b[k];
-  }
-  return total;
-}
 
 }  // namespace
 
@@ -54,7 +33,12 @@ void int_gemm_reference(const IntMatrix& w, const int16_t* x, int64_t ldx, int64
 
 void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_tokens, int64_t* acc, int64_t ldacc,
               runtime::ThreadPool& pool) {
-  const int64_t ng = n_groups(w), gl = group_len(w), chunk = safe_chunk(w);
+  const int64_t ng = n_groups(w), gl = group_len(w);
+  // Without group multipliers and with weights narrow enough for int32 pair sums, the ISA's tile kernel;
+  // otherwise (grouped int4, 16-bit weights, attention on 16-bit codes) the exact portable loops.
+  const bool use_table = ng == 1 && !w.mult && w.max_abs_code <= kIntGemmMaxCode &&
+                         int_gemm_lane_steps(w.max_abs_code) >= 8;
+  const KernelTable& k = active_kernels();
   // Tiles of 16 rows × 16 tokens keep a weight tile in L1 while the tokens stream past it.
   constexpr int64_t kRows = 16, kTok = 16;
   const int64_t row_tiles = (w.rows + kRows - 1) / kRows, tok_tiles = (n_tokens + kTok - 1) / kTok;
@@ -63,11 +47,16 @@ void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_token
       const int64_t rt = item % row_tiles, tt = item / row_tiles;
       const int64_t r0 = rt * kRows, r1 = std::min(w.rows, r0 + kRows);
       const int64_t t0 = tt * kTok, t1 = std::min(n_tokens, t0 + kTok);
+      if (use_table) {
+        k.int_gemm({w.codes + r0 * w.cols, w.cols, r1 - r0, w.cols, w.max_abs_code, x + t0 * ldx, ldx, t1 - t0,
+                    acc + t0 * ldacc + r0, ldacc});
+        continue;
+      }
       for (int64_t t = t0; t < t1; ++t)
         for (int64_t r = r0; r < r1; ++r) {
           int64_t total = 0;
           for (int64_t g = 0; g < ng; ++g) {
-            const int64_t s = dot_exact(x + t * ldx + g * gl, w.codes + r * w.cols + g * gl, gl, chunk);
+            const int64_t s = int16_dot_exact(x + t * ldx + g * gl, w.codes + r * w.cols + g * gl, gl, w.max_abs_code);
             total += s * (w.mult ? w.mult[r * ng + g] : 1);
           }
           acc[t * ldacc + r] = total;

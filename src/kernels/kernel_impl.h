@@ -7,13 +7,14 @@
 
 #include "kernels/block_formats.h"
 #include "kernels/dispatch.h"
+#include "kernels/int_gemm_kernels.h"
 #include "kernels/vision_kernels.h"
 
 // Builds a KernelTable from the functions of the usual names visible where it is expanded (each ISA file
 // defines gemm_q4_0, silu_mul, ... in its own namespace), so that the tables cannot drift apart. The
-// activation quantizer, rms_norm and the vision kernels' namespace are arguments because some tables reuse
-// the scalar ones.
-#define AUTONEURAL_KERNEL_TABLE(isa_value, tile, quantize_fn, rms_norm_fn, vision_ns) \
+// activation quantizer, rms_norm and the vision and integer kernels' namespaces are arguments because some
+// tables reuse the scalar ones.
+#define AUTONEURAL_KERNEL_TABLE(isa_value, tile, quantize_fn, rms_norm_fn, vision_ns, int_ns) \
   [] {                                                                      \
     KernelTable t;                                                          \
     t.isa = isa_value;                                                      \
@@ -37,6 +38,7 @@
     t.gelu_erf = vision_ns::gelu_erf;                                       \
     t.mul = vision_ns::mul;                                                 \
     t.sgemm_panel = vision_ns::sgemm_panel;                                 \
+    t.int_gemm = int_ns::int_gemm;                                          \
     return t;                                                               \
   }()
 

@@ -223,7 +223,7 @@ void f16_to_f32_row(const uint16_t* x, float* y, int64_t n) {
 }
 
 KernelTable make_table() {
-  return AUTONEURAL_KERNEL_TABLE(Isa::avx2, kActTile, quantize_acts, rms_norm, vision_avx2);
+  return AUTONEURAL_KERNEL_TABLE(Isa::avx2, kActTile, quantize_acts, rms_norm, vision_avx2, int_avx2);
 }
 
 }  // namespace

@@ -175,7 +175,7 @@ void f16_to_f32_row(const uint16_t* x, float* y, int64_t n) {
 }
 
 KernelTable make_table() {
-  return AUTONEURAL_KERNEL_TABLE(Isa::avx512, kActTile, quantize_acts, rms_norm, vision_avx512);
+  return AUTONEURAL_KERNEL_TABLE(Isa::avx512, kActTile, quantize_acts, rms_norm, vision_avx512, int_avx512);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <type_traits>
 #include <unordered_map>
 
 #include "autoneural/error.h"
@@ -421,17 +422,19 @@ class NpuBackend final : public Backend {
     std::vector<double> sr(static_cast<size_t>(w.rows));
     for (int64_t r = 0; r < w.rows; ++r)
       sr[r] = static_cast<double>(x.enc.scale) * w.row_scale[r] * (w.mult.empty() ? 1.0 : 1.0 / 32768.0);
+    // Biases are int32 at the accumulator's scale, as NPUs store them (saturating); 16-bit weights make that
+    // scale ~2^-16 finer, so there the bias is an int64 (as W16A16 convolutions need). Folded with the
+    // zero-point correction into one integer per row.
     const double bias_limit = w.scheme.bits <= 8 ? 2147483648.0 : 4.0e18;
-    std::vector<int128> v(acc.size());
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t r = 0; r < w.rows; ++r) {
-        int128 a = int128(acc[t * w.rows + r]) - int128(x.enc.zero) * sums[r];
-        // Biases are int32 at the accumulator's scale, as NPUs store them (saturating); 16-bit weights make
-        // that scale ~2^-16 finer, so there the bias is an int64 (as W16A16 convolutions need).
-        if (bias && sr[r] > 0) a += std::llround(std::clamp(bias[r] / sr[r], -bias_limit, bias_limit - 1));
-        v[t * w.rows + r] = a;
-      }
-    write_per_channel(site, v.data(), n, w.rows, 1.0f, sr, y);
+    std::vector<int128> row_offset(static_cast<size_t>(w.rows));
+    for (int64_t r = 0; r < w.rows; ++r) {
+      row_offset[r] = -int128(x.enc.zero) * sums[r];
+      if (bias && sr[r] > 0) row_offset[r] += std::llround(std::clamp(bias[r] / sr[r], -bias_limit, bias_limit - 1));
+    }
+    // The wide values are formed where they are read rather than stored (a 16-byte array the size of the
+    // output would cost more than the matmul on large feature maps).
+    const auto value = [&](int64_t i) { return int128(acc[i]) + row_offset[i % w.rows]; };
+    write_per_channel(site, value, n, w.rows, 1.0f, sr, y);
   }
 
   const std::vector<int64_t>& row_sums(const quant::QuantizedMatrix& w) {
@@ -451,7 +454,8 @@ class NpuBackend final : public Backend {
   // ---- quantization points -------------------------------------------------------------------------------
   Codes codes(const std::string& p, const float* x, int64_t n) {
     Codes c{plan_->encoding(p, x, n), std::vector<int16_t>(static_cast<size_t>(n))};
-    quant::to_codes(c.enc, x, n, c.c.data());
+    // Element-wise, so chunks give the same codes as one pass.
+    pool_.parallel_for(n, 16384, [&](int64_t i0, int64_t i1) { quant::to_codes(c.enc, x + i0, i1 - i0, c.c.data() + i0); });
     return c;
   }
 
@@ -474,19 +478,35 @@ class NpuBackend final : public Backend {
   template <class Scales>
   void write_per_channel(std::string_view site, const int128* v, int64_t rows, int64_t channels, double s_x,
                          const Scales& ch_scale, float* y) {
+    write_per_channel(site, [v](int64_t i) { return v[i]; }, rows, channels, s_x, ch_scale, y);
+  }
+  template <class Values, class Scales>
+    requires std::is_invocable_r_v<int128, Values, int64_t>
+  void write_per_channel(std::string_view site, const Values& v, int64_t rows, int64_t channels, double s_x,
+                         const Scales& ch_scale, float* y) {
     double lo = 0, hi = 0;
-    if (!plan_->range(site))
-      for (int64_t i = 0; i < rows * channels; ++i) {
-        const double r = double(v[i]) * s_x * ch_scale[i % channels];
-        lo = std::min(lo, r), hi = std::max(hi, r);
-      }
+    if (!plan_->range(site)) {
+      // Dynamic range: per-block extremes in parallel, then combined (min/max do not depend on the order).
+      constexpr int64_t kBlock = 64;
+      const int64_t n_blocks = (rows + kBlock - 1) / kBlock;
+      std::vector<std::pair<double, double>> part(static_cast<size_t>(n_blocks), {0.0, 0.0});
+      pool_.parallel_for(n_blocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b)
+          for (int64_t r = b * kBlock; r < std::min(rows, (b + 1) * kBlock); ++r)
+            for (int64_t c = 0; c < channels; ++c) {
+              const double x = double(v(r * channels + c)) * s_x * ch_scale[c];
+              part[b].first = std::min(part[b].first, x), part[b].second = std::max(part[b].second, x);
+            }
+      });
+      for (const auto& [l, h] : part) lo = std::min(lo, l), hi = std::max(hi, h);
+    }
     const ActEncoding e = out_encoding(site, lo, hi);
     std::vector<Multiplier> M(static_cast<size_t>(channels));
     for (int64_t c = 0; c < channels; ++c) M[c] = make_multiplier(s_x * ch_scale[c] / e.scale);
     pool_.parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r)
         for (int64_t c = 0; c < channels; ++c)
-          y[r * channels + c] = e.value(requantize(v[r * channels + c], M[c], e.zero, e.qmin, e.qmax));
+          y[r * channels + c] = e.value(requantize(v(r * channels + c), M[c], e.zero, e.qmin, e.qmax));
     });
   }
 
