@@ -96,34 +96,44 @@ TEST(IntGemm, ExactAgainstReferenceForAllShapes) {
   EXPECT_EQ(acc[1], 2 * 15 + 3 * 24);
 }
 
-// Every ISA's tile kernel (KernelTable::int_gemm) against the int64 reference, including weights as wide
-// as the contract allows (lanes widened every step) and inputs long enough to widen several times, with
-// the extreme codes (x = -32768, w = -m) that put each int32 lane at its bound.
+// Every ISA's tile kernel (KernelTable::int_gemm) against the int64 reference, per channel and with group
+// multipliers, including weights as wide as the contract allows (lanes widened every step) and inputs long
+// enough to widen several times, with the extreme codes (x = -32768, w = -m) that put each int32 lane at
+// its bound.
 TEST(IntGemm, EveryIsaTileKernelIsExact) {
   std::mt19937 rng(5);
-  struct Case { int64_t rows, cols, n; int32_t max_code; };
-  const Case cases[] = {{1, 1, 1, 127}, {5, 31, 3, 127}, {4, 32, 4, 127}, {9, 33, 7, 8}, {6, 8300, 5, 127},
-                        {3, 2000, 2, 1000}, {7, 100, 6, kernels::kIntGemmMaxCode}, {13, 65, 9, 4095}};
+  struct Case { int64_t rows, cols, n; int32_t max_code; int64_t group = 0; };
+  const Case cases[] = {{1, 1, 1, 127},        {5, 31, 3, 127},       {4, 32, 4, 127},
+                        {9, 33, 7, 8},         {6, 8300, 5, 127},     {3, 2000, 2, 1000},
+                        {7, 100, 6, kernels::kIntGemmMaxCode},       {13, 65, 9, 4095},
+                        {16, 64, 17, 7, 32},   {5, 256, 3, 8, 128},   {9, 96, 5, 127, 32},
+                        {6, 8192, 1, 8, 64},   {3, 64, 2, 127, 64}};
   for (const Case c : cases) {
     std::uniform_int_distribution<int> wd(-c.max_code, c.max_code), xd(-32768, 32767);
     std::vector<int16_t> w(static_cast<size_t>(c.rows * c.cols)), x(static_cast<size_t>(c.n * c.cols));
     for (auto& v : w) v = static_cast<int16_t>(wd(rng));
     for (auto& v : x) v = static_cast<int16_t>(xd(rng));
     for (int64_t k = 0; k < c.cols; ++k) x[k] = -32768, w[k] = static_cast<int16_t>(-c.max_code);
+    // Group multipliers as the int4/g32 schemes use them (0..65535).
+    const int64_t n_groups = c.group ? c.cols / c.group : 1;
+    std::vector<int32_t> mult(static_cast<size_t>(c.rows * n_groups));
+    for (auto& v : mult) v = static_cast<int32_t>(rng() % 65536);
+    const int32_t* m = c.group ? mult.data() : nullptr;
     std::vector<int64_t> ref(static_cast<size_t>(c.n * c.rows));
-    kernels::int_gemm_reference({c.rows, c.cols, w.data(), c.max_code, 0, nullptr}, x.data(), c.cols, c.n, ref.data(),
+    kernels::int_gemm_reference({c.rows, c.cols, w.data(), c.max_code, c.group, m}, x.data(), c.cols, c.n, ref.data(),
                                 c.rows);
     for (const kernels::Isa isa : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avx512, kernels::Isa::neon}) {
       if (!kernels::isa_supported(isa)) continue;
       // A padded output (ldacc > rows) must keep its padding: the kernel writes only real rows.
       const int64_t ldacc = c.rows + 3;
       std::vector<int64_t> out(static_cast<size_t>(c.n * ldacc), -7);
-      kernels::kernel_table(isa).int_gemm(
-          {w.data(), c.cols, c.rows, c.cols, c.max_code, x.data(), c.cols, c.n, out.data(), ldacc});
+      kernels::kernel_table(isa).int_gemm({w.data(), c.cols, c.rows, c.cols, c.max_code, x.data(), c.cols, c.n,
+                                           out.data(), ldacc, m, c.group, n_groups});
       for (int64_t t = 0; t < c.n; ++t)
         for (int64_t r = 0; r < ldacc; ++r)
           ASSERT_EQ(out[t * ldacc + r], r < c.rows ? ref[t * c.rows + r] : -7)
-              << kernels::isa_name(isa) << " " << c.rows << "x" << c.cols << " t=" << t << " r=" << r;
+              << kernels::isa_name(isa) << " " << c.rows << "x" << c.cols << " group " << c.group << " t=" << t
+              << " r=" << r;
     }
   }
 }

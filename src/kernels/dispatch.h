@@ -110,12 +110,14 @@ struct SgemmPanelArgs {
   bool accumulate = false;
 };
 
-// Exact integer GEMM tile for the npu backend (int_gemm.h), without group multipliers: for r < rows,
-// t < n_tok
-//   acc[t*ldacc + r] = Σ_{k<cols} x[t*ldx + k] · w[r*ldw + k]      exactly, in int64,
-// for any int16 x and |w| <= max_abs_code <= kIntGemmMaxCode (so a pair of products plus a partial sum fits
-// the int32 lanes of multiply-add-pairs instructions until the kernel widens them; see int_gemm_kernels.h).
+// Exact integer GEMM tile for the npu backend (int_gemm.h): for r < rows, t < n_tok
+//   acc[t*ldacc + r] = Σ_g mult[r*ld_mult + g] · Σ_{k in group g} x[t*ldx + k] · w[r*ldw + k]
+// exactly, in int64 (without mult: one group, multiplier 1), for any int16 x and |w| <= max_abs_code <=
+// kIntGemmMaxCode, so that a pair of products plus a partial sum fits the int32 lanes of multiply-add-pairs
+// instructions until the kernel widens them (int_gemm_kernels.h). With mult, group is a multiple of
+// kIntGemmGroupQuantum dividing cols, and group / 16 <= int_gemm_lane_steps(max_abs_code).
 inline constexpr int32_t kIntGemmMaxCode = 32767;
+inline constexpr int64_t kIntGemmGroupQuantum = 32;
 struct IntGemmArgs {
   const int16_t* w = nullptr;
   int64_t ldw = 0, rows = 0, cols = 0;
@@ -124,6 +126,8 @@ struct IntGemmArgs {
   int64_t ldx = 0, n_tok = 0;
   int64_t* acc = nullptr;
   int64_t ldacc = 0;
+  const int32_t* mult = nullptr;  // optional group multipliers
+  int64_t group = 0, ld_mult = 0;
 };
 
 struct KernelTable {

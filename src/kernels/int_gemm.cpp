@@ -34,10 +34,12 @@ void int_gemm_reference(const IntMatrix& w, const int16_t* x, int64_t ldx, int64
 void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_tokens, int64_t* acc, int64_t ldacc,
               runtime::ThreadPool& pool) {
   const int64_t ng = n_groups(w), gl = group_len(w);
-  // Without group multipliers and with weights narrow enough for int32 pair sums, the ISA's tile kernel;
-  // otherwise (grouped int4, 16-bit weights, attention on 16-bit codes) the exact portable loops.
-  const bool use_table = ng == 1 && !w.mult && w.max_abs_code <= kIntGemmMaxCode &&
-                         int_gemm_lane_steps(w.max_abs_code) >= 8;
+  // Weights narrow enough for int32 pair sums (and groups the tile kernels take) run on the ISA's tile
+  // kernel; the rest (16-bit weights, attention on 16-bit codes, odd groups) on the exact portable loops.
+  const int64_t lane_steps = int_gemm_lane_steps(w.max_abs_code);
+  const bool grouped = w.mult != nullptr;
+  const bool use_table = w.max_abs_code <= kIntGemmMaxCode && lane_steps >= 8 &&
+                         (!grouped || (gl % kIntGemmGroupQuantum == 0 && gl / 16 <= lane_steps));
   const KernelTable& k = active_kernels();
   // Tiles of 16 rows × 16 tokens keep a weight tile in L1 while the tokens stream past it.
   constexpr int64_t kRows = 16, kTok = 16;
@@ -48,8 +50,9 @@ void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_token
       const int64_t r0 = rt * kRows, r1 = std::min(w.rows, r0 + kRows);
       const int64_t t0 = tt * kTok, t1 = std::min(n_tokens, t0 + kTok);
       if (use_table) {
+        const int32_t* mult = w.mult ? w.mult + r0 * ng : nullptr;
         k.int_gemm({w.codes + r0 * w.cols, w.cols, r1 - r0, w.cols, w.max_abs_code, x + t0 * ldx, ldx, t1 - t0,
-                    acc + t0 * ldacc + r0, ldacc});
+                    acc + t0 * ldacc + r0, ldacc, mult, mult ? gl : 0, ng});
         continue;
       }
       for (int64_t t = t0; t < t1; ++t)
