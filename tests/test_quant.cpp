@@ -61,31 +61,53 @@ TEST(FixedPoint, Exp2IsAccurate) {
 }
 
 // ---- integer GEMM ---------------------------------------------------------------------------------------
+struct IntGemmCase {
+  int64_t rows, cols, n;
+  int32_t max_code;
+  int64_t group = 0;
+};
+
+// Random codes for a case, with the extremes (x = -32768, w = -m) in the first token and row that put each
+// int32 lane at its bound, group multipliers as the int4/g32 schemes use them (0..65535), and the int64
+// reference result.
+struct IntGemmData {
+  std::vector<int16_t> w, x;
+  std::vector<int32_t> mult;
+  kernels::IntMatrix matrix;
+  std::vector<int64_t> ref;  // [n][rows]
+};
+IntGemmData make_int_gemm_data(const IntGemmCase& c, std::mt19937& rng) {
+  const int32_t w_max = std::min(c.max_code, kernels::kIntGemmMaxCode);
+  std::uniform_int_distribution<int> wd(-w_max, w_max), xd(-32768, 32767);
+  IntGemmData d;
+  d.w.resize(static_cast<size_t>(c.rows * c.cols));
+  d.x.resize(static_cast<size_t>(c.n * c.cols));
+  for (auto& v : d.w) v = static_cast<int16_t>(wd(rng));
+  for (auto& v : d.x) v = static_cast<int16_t>(xd(rng));
+  for (int64_t k = 0; k < c.cols; ++k) d.x[k] = -32768, d.w[k] = static_cast<int16_t>(-w_max);
+  d.matrix = {c.rows, c.cols, d.w.data(), c.max_code, c.group, nullptr};
+  if (c.group) {
+    d.mult.resize(static_cast<size_t>(c.rows * c.cols / c.group));
+    for (auto& v : d.mult) v = static_cast<int32_t>(rng() % 65536);
+    d.matrix.mult = d.mult.data();
+  }
+  d.ref.resize(static_cast<size_t>(c.n * c.rows));
+  kernels::int_gemm_reference(d.matrix, d.x.data(), c.cols, c.n, d.ref.data(), c.rows);
+  return d;
+}
+
 TEST(IntGemm, ExactAgainstReferenceForAllShapes) {
   std::mt19937 rng(3);
   runtime::ThreadPool one(1), two(2);
-  struct Case { int64_t rows, cols, n, group; int32_t max_code; };
-  for (const Case c : {Case{1, 1, 1, 0, 127}, Case{7, 33, 5, 0, 127}, Case{16, 64, 17, 32, 7}, Case{5, 256, 3, 128, 8},
-                       Case{9, 4096, 2, 0, 127}, Case{3, 100, 4, 0, 32768}, Case{33, 96, 40, 32, 127}}) {
-    std::uniform_int_distribution<int> wd(-c.max_code, std::min(c.max_code, 32767)), xd(-32768, 32767);
-    std::vector<int16_t> w(static_cast<size_t>(c.rows * c.cols)), x(static_cast<size_t>(c.n * c.cols));
-    for (auto& v : w) v = static_cast<int16_t>(wd(rng));
-    for (auto& v : x) v = static_cast<int16_t>(xd(rng));
-    // Extremes in the first row/token: the int32 chunking must not overflow.
-    for (int64_t k = 0; k < c.cols; ++k) x[k] = -32768, w[k] = static_cast<int16_t>(-std::min(c.max_code, 32767));
-    std::vector<int32_t> mult;
-    kernels::IntMatrix m{c.rows, c.cols, w.data(), c.max_code, c.group, nullptr};
-    if (c.group) {
-      mult.resize(static_cast<size_t>(c.rows * c.cols / c.group));
-      for (auto& v : mult) v = static_cast<int32_t>(rng() % 65536);
-      m.mult = mult.data();
-    }
-    std::vector<int64_t> ref(static_cast<size_t>(c.n * c.rows)), a1(ref.size()), a2(ref.size());
-    kernels::int_gemm_reference(m, x.data(), c.cols, c.n, ref.data(), c.rows);
-    kernels::int_gemm(m, x.data(), c.cols, c.n, a1.data(), c.rows, one);
-    kernels::int_gemm(m, x.data(), c.cols, c.n, a2.data(), c.rows, two);
-    EXPECT_EQ(a1, ref) << c.rows << "x" << c.cols;
-    EXPECT_EQ(a2, ref) << c.rows << "x" << c.cols;
+  for (const IntGemmCase c : {IntGemmCase{1, 1, 1, 127}, IntGemmCase{7, 33, 5, 127}, IntGemmCase{16, 64, 17, 7, 32},
+                              IntGemmCase{5, 256, 3, 8, 128}, IntGemmCase{9, 4096, 2, 127},
+                              IntGemmCase{3, 100, 4, 32768}, IntGemmCase{33, 96, 40, 127, 32}}) {
+    const IntGemmData d = make_int_gemm_data(c, rng);
+    std::vector<int64_t> a1(d.ref.size()), a2(d.ref.size());
+    kernels::int_gemm(d.matrix, d.x.data(), c.cols, c.n, a1.data(), c.rows, one);
+    kernels::int_gemm(d.matrix, d.x.data(), c.cols, c.n, a2.data(), c.rows, two);
+    EXPECT_EQ(a1, d.ref) << c.rows << "x" << c.cols;
+    EXPECT_EQ(a2, d.ref) << c.rows << "x" << c.cols;
   }
   // The reference itself on a hand-computed case: [1 2; 3 4]·[5 6] with groups of 1 and multipliers 2, 3.
   const int16_t w[] = {1, 2, 3, 4}, x[] = {5, 6};
@@ -98,40 +120,28 @@ TEST(IntGemm, ExactAgainstReferenceForAllShapes) {
 
 // Every ISA's tile kernel (KernelTable::int_gemm) against the int64 reference, per channel and with group
 // multipliers, including weights as wide as the contract allows (lanes widened every step) and inputs long
-// enough to widen several times, with the extreme codes (x = -32768, w = -m) that put each int32 lane at
-// its bound.
+// enough to widen several times.
 TEST(IntGemm, EveryIsaTileKernelIsExact) {
   std::mt19937 rng(5);
-  struct Case { int64_t rows, cols, n; int32_t max_code; int64_t group = 0; };
-  const Case cases[] = {{1, 1, 1, 127},        {5, 31, 3, 127},       {4, 32, 4, 127},
-                        {9, 33, 7, 8},         {6, 8300, 5, 127},     {3, 2000, 2, 1000},
-                        {7, 100, 6, kernels::kIntGemmMaxCode},       {13, 65, 9, 4095},
-                        {16, 64, 17, 7, 32},   {5, 256, 3, 8, 128},   {9, 96, 5, 127, 32},
-                        {6, 8192, 1, 8, 64},   {3, 64, 2, 127, 64}};
-  for (const Case c : cases) {
-    std::uniform_int_distribution<int> wd(-c.max_code, c.max_code), xd(-32768, 32767);
-    std::vector<int16_t> w(static_cast<size_t>(c.rows * c.cols)), x(static_cast<size_t>(c.n * c.cols));
-    for (auto& v : w) v = static_cast<int16_t>(wd(rng));
-    for (auto& v : x) v = static_cast<int16_t>(xd(rng));
-    for (int64_t k = 0; k < c.cols; ++k) x[k] = -32768, w[k] = static_cast<int16_t>(-c.max_code);
-    // Group multipliers as the int4/g32 schemes use them (0..65535).
+  const IntGemmCase cases[] = {{1, 1, 1, 127},        {5, 31, 3, 127},       {4, 32, 4, 127},
+                               {9, 33, 7, 8},         {6, 8300, 5, 127},     {3, 2000, 2, 1000},
+                               {7, 100, 6, kernels::kIntGemmMaxCode},       {13, 65, 9, 4095},
+                               {16, 64, 17, 7, 32},   {5, 256, 3, 8, 128},   {9, 96, 5, 127, 32},
+                               {6, 8192, 1, 8, 64},   {3, 64, 2, 127, 64}};
+  for (const IntGemmCase& c : cases) {
+    const IntGemmData d = make_int_gemm_data(c, rng);
     const int64_t n_groups = c.group ? c.cols / c.group : 1;
-    std::vector<int32_t> mult(static_cast<size_t>(c.rows * n_groups));
-    for (auto& v : mult) v = static_cast<int32_t>(rng() % 65536);
-    const int32_t* m = c.group ? mult.data() : nullptr;
-    std::vector<int64_t> ref(static_cast<size_t>(c.n * c.rows));
-    kernels::int_gemm_reference({c.rows, c.cols, w.data(), c.max_code, c.group, m}, x.data(), c.cols, c.n, ref.data(),
-                                c.rows);
+    const int32_t* m = c.group ? d.mult.data() : nullptr;
     for (const kernels::Isa isa : {kernels::Isa::scalar, kernels::Isa::avx2, kernels::Isa::avx512, kernels::Isa::neon}) {
       if (!kernels::isa_supported(isa)) continue;
       // A padded output (ldacc > rows) must keep its padding: the kernel writes only real rows.
       const int64_t ldacc = c.rows + 3;
       std::vector<int64_t> out(static_cast<size_t>(c.n * ldacc), -7);
-      kernels::kernel_table(isa).int_gemm({w.data(), c.cols, c.rows, c.cols, c.max_code, x.data(), c.cols, c.n,
+      kernels::kernel_table(isa).int_gemm({d.w.data(), c.cols, c.rows, c.cols, c.max_code, d.x.data(), c.cols, c.n,
                                            out.data(), ldacc, m, c.group, n_groups});
       for (int64_t t = 0; t < c.n; ++t)
         for (int64_t r = 0; r < ldacc; ++r)
-          ASSERT_EQ(out[t * ldacc + r], r < c.rows ? ref[t * c.rows + r] : -7)
+          ASSERT_EQ(out[t * ldacc + r], r < c.rows ? d.ref[t * c.rows + r] : -7)
               << kernels::isa_name(isa) << " " << c.rows << "x" << c.cols << " group " << c.group << " t=" << t
               << " r=" << r;
     }
@@ -379,6 +389,16 @@ class QuantFixtures : public ::testing::Test {
   static test::TempDir* dir_;
 };
 test::TempDir* QuantFixtures::dir_ = nullptr;
+
+// The quantized backends keep 16-bit codes in the KV cache, which only f32 holds exactly: a session asked
+// for f16 holds f32 under sim and npu, and reports what it holds.
+TEST_F(QuantFixtures, QuantizedBackendsHoldAnF32Cache) {
+  for (const char* backend : {"float", "sim", "npu"}) {
+    const bool quantized = std::string(backend) != "float";
+    Session s(load_with(text(), backend, quantized ? "w8a16" : ""), {16, 8, CacheType::F16});
+    EXPECT_EQ(s.memory().cache_type, quantized ? CacheType::F32 : CacheType::F16) << backend;
+  }
+}
 
 TEST_F(QuantFixtures, EncoderSqnrOrdersTheRecipesAndW16IsNearFloat) {
   const auto ref = encode(load_with(vision(), "float", ""), "newspaper.jpg");

@@ -137,6 +137,7 @@ struct StateMemory {
   size_t conv_bytes = 0;          // constant, independent of the context
   size_t kv_bytes_allocated = 0;  // attention caches as allocated for n_ctx
   size_t kv_bytes_per_token = 0;  // growth of the attention caches per position
+  CacheType cache_type = CacheType::F16;  // what the KV cache holds (F32 for the quantized backends)
 };
 
 class Session {

@@ -1,7 +1,6 @@
 #include "kernels/int_gemm.h"
 
 #include <algorithm>
-#include <vector>
 
 #include "kernels/dispatch.h"
 #include "kernels/int_gemm_kernels.h"
@@ -34,13 +33,13 @@ void int_gemm_reference(const IntMatrix& w, const int16_t* x, int64_t ldx, int64
 void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_tokens, int64_t* acc, int64_t ldacc,
               runtime::ThreadPool& pool) {
   const int64_t ng = n_groups(w), gl = group_len(w);
-  // Weights narrow enough for int32 pair sums (and groups the tile kernels take) run on the ISA's tile
-  // kernel; the rest (16-bit weights, attention on 16-bit codes, odd groups) on the exact portable loops.
+  // Weights narrow enough for int32 pair sums (and groups the SIMD tiles take) run on the ISA's tile kernel;
+  // the rest (16-bit weights, attention on 16-bit codes, odd groups) on the scalar one, which is exact for
+  // any codes and groups.
   const int64_t lane_steps = int_gemm_lane_steps(w.max_abs_code);
-  const bool grouped = w.mult != nullptr;
-  const bool use_table = w.max_abs_code <= kIntGemmMaxCode && lane_steps >= 8 &&
-                         (!grouped || (gl % kIntGemmGroupQuantum == 0 && gl / 16 <= lane_steps));
-  const KernelTable& k = active_kernels();
+  const bool use_isa = w.max_abs_code <= kIntGemmMaxCode && lane_steps >= 8 &&
+                       (!w.mult || (gl % kIntGemmGroupQuantum == 0 && gl / 16 <= lane_steps));
+  const auto tile_kernel = use_isa ? active_kernels().int_gemm : int_scalar::int_gemm;
   // Tiles of 16 rows × 16 tokens keep a weight tile in L1 while the tokens stream past it.
   constexpr int64_t kRows = 16, kTok = 16;
   const int64_t row_tiles = (w.rows + kRows - 1) / kRows, tok_tiles = (n_tokens + kTok - 1) / kTok;
@@ -49,21 +48,9 @@ void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_token
       const int64_t rt = item % row_tiles, tt = item / row_tiles;
       const int64_t r0 = rt * kRows, r1 = std::min(w.rows, r0 + kRows);
       const int64_t t0 = tt * kTok, t1 = std::min(n_tokens, t0 + kTok);
-      if (use_table) {
-        const int32_t* mult = w.mult ? w.mult + r0 * ng : nullptr;
-        k.int_gemm({w.codes + r0 * w.cols, w.cols, r1 - r0, w.cols, w.max_abs_code, x + t0 * ldx, ldx, t1 - t0,
-                    acc + t0 * ldacc + r0, ldacc, mult, mult ? gl : 0, ng});
-        continue;
-      }
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t r = r0; r < r1; ++r) {
-          int64_t total = 0;
-          for (int64_t g = 0; g < ng; ++g) {
-            const int64_t s = int16_dot_exact(x + t * ldx + g * gl, w.codes + r * w.cols + g * gl, gl, w.max_abs_code);
-            total += s * (w.mult ? w.mult[r * ng + g] : 1);
-          }
-          acc[t * ldacc + r] = total;
-        }
+      const int32_t* mult = w.mult ? w.mult + r0 * ng : nullptr;
+      tile_kernel({w.codes + r0 * w.cols, w.cols, r1 - r0, w.cols, w.max_abs_code, x + t0 * ldx, ldx, t1 - t0,
+                   acc + t0 * ldacc + r0, ldacc, mult, mult ? gl : 0, ng});
     }
   });
 }

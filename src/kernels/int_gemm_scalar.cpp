@@ -1,5 +1,6 @@
 // Scalar (reference) exact integer GEMM tile (see int_gemm_kernels.h). Also NEON's, where the compiler
-// vectorizes the int32 runs of int16_dot_exact.
+// vectorizes the int32 runs of int16_dot_exact, and int_gemm()'s for what the SIMD tiles do not take: it is
+// exact beyond the table contract too (codes up to 32768, any group dividing cols).
 #include "kernels/int_gemm_kernels.h"
 
 namespace autoneural::kernels::int_scalar {

@@ -243,7 +243,8 @@ void f16_to_f32_row(const uint16_t* x, float* y, int64_t n) {
 
 // rms_norm stays the scalar reference.
 KernelTable make_table() {
-  return AUTONEURAL_KERNEL_TABLE(Isa::neon, 1, quantize_acts, scalar_kernel_table().rms_norm, vision_scalar, int_scalar);
+  return AUTONEURAL_KERNEL_TABLE(Isa::neon, 1, quantize_acts, scalar_kernel_table().rms_norm, vision_scalar,
+                                 int_scalar);
 }
 
 }  // namespace

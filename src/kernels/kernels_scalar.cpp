@@ -139,7 +139,8 @@ void f16_to_f32_row(const uint16_t* x, float* y, int64_t n) {
 }
 
 KernelTable make_table() {
-  return AUTONEURAL_KERNEL_TABLE(Isa::scalar, 1, detail::quantize_acts_scalar, rms_norm, vision_scalar, int_scalar);
+  return AUTONEURAL_KERNEL_TABLE(Isa::scalar, 1, detail::quantize_acts_scalar, rms_norm, vision_scalar,
+                                 int_scalar);
 }
 
 }  // namespace

@@ -455,7 +455,8 @@ class NpuBackend final : public Backend {
   Codes codes(const std::string& p, const float* x, int64_t n) {
     Codes c{plan_->encoding(p, x, n), std::vector<int16_t>(static_cast<size_t>(n))};
     // Element-wise, so chunks give the same codes as one pass.
-    pool_.parallel_for(n, 16384, [&](int64_t i0, int64_t i1) { quant::to_codes(c.enc, x + i0, i1 - i0, c.c.data() + i0); });
+    pool_.parallel_for(n, 16384,
+                       [&](int64_t i0, int64_t i1) { quant::to_codes(c.enc, x + i0, i1 - i0, c.c.data() + i0); });
     return c;
   }
 

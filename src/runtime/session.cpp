@@ -228,6 +228,7 @@ StateMemory Session::memory() const {
   m.conv_bytes = impl_->state->conv_bytes();
   m.kv_bytes_allocated = impl_->state->kv_bytes_allocated();
   m.kv_bytes_per_token = impl_->state->kv_bytes_per_token();
+  m.cache_type = impl_->state->shape().cache_type == runtime::CacheType::F32 ? CacheType::F32 : CacheType::F16;
   return m;
 }
 
