@@ -19,7 +19,7 @@
 #include "format/tensor_type.h"
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace {
 
@@ -59,7 +59,7 @@ void BM_Matmul(benchmark::State& state, k::Isa isa, TensorType type, int64_t in,
   for (size_t i = 0; i < copies; ++i) w.push_back(random_weights(type, out, in, i + 1));
   std::vector<float> x(static_cast<size_t>(n_tok * in)), y(static_cast<size_t>(n_tok * out));
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 7919) % 2001) / 1000.0f - 1.0f;
-  autoneural::runtime::ThreadPool pool(threads);
+  autoneural::kernels::ThreadPool pool(threads);
   k::MatmulScratch scratch;
   k::Matrix m;
   m.type = type;

@@ -12,7 +12,7 @@
 #include "kernels/dispatch.h"
 #include "kernels/matmul.h"
 #include "kernels/quantize.h"
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace autoneural::kernels {
 namespace {
@@ -98,7 +98,7 @@ void check_matmul(TensorType type, int64_t rows, int64_t cols, int64_t n_tok) {
   }
   const double terms = q8 ? static_cast<double>(cols / 32 + 1) : static_cast<double>(cols / 8 + 8);
 
-  runtime::ThreadPool pool1(1), pool2(2), pool3(3);
+  kernels::ThreadPool pool1(1), pool2(2), pool3(3);
   MatmulScratch scratch;
   for (Isa isa : all_isas()) {
     SCOPED_TRACE(isa_name(isa));
@@ -157,7 +157,7 @@ TEST(Matmul, RowStrideAndZeroSizes) {
   half.rows = 32;
   half.row_stride = 2 * w.m.row_stride;
   std::vector<float> x(256, 0.5f), y(32), yref(32);
-  runtime::ThreadPool pool(2);
+  kernels::ThreadPool pool(2);
   MatmulScratch scratch;
   matmul(half, x.data(), 256, 1, y.data(), 32, scratch, pool);
   matmul_reference(half, x.data(), 256, 1, yref.data(), 32);

@@ -8,7 +8,7 @@
 
 #include "format/mapped_file.h"
 #include "model/mobilenetv5.h"
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 #include "test_util.h"
 
 namespace autoneural {
@@ -22,7 +22,7 @@ model::MobileNetV5Config tiny_config() {
 }
 
 std::unique_ptr<model::MobileNetV5> tiny_encoder() {
-  auto w = model::WeightSource::open(mnv5("hf"), &model::mobilenetv5_hf_to_gguf_name);
+  auto w = format::WeightSource::open(mnv5("hf"), &model::mobilenetv5_hf_to_gguf_name);
   return std::make_unique<model::MobileNetV5>(w, tiny_config());
 }
 
@@ -45,7 +45,7 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& ref, 
 std::vector<float> encode(const model::MobileNetV5& enc, const std::string& pixels, int threads,
                           const model::FeatureTap& tap = {}) {
   const auto a = format::read_npy(mnv5("ref/" + pixels));
-  runtime::FloatBackend be(threads);
+  backend::FloatBackend be(threads);
   std::vector<float> out(static_cast<size_t>(enc.tokens() * enc.out_channels()));
   enc.encode(be, a.f32.data(), a.shape[1], a.shape[2], out.data(), tap);
   return out;
@@ -142,13 +142,13 @@ TEST(MobileNetV5Config, Builtin300mIsTheReferenceArchitecture) {
 
 TEST(MobileNetV5, BadInputsAreErrors) {
   auto enc = tiny_encoder();
-  runtime::FloatBackend be(1);
+  backend::FloatBackend be(1);
   std::vector<float> pixels(3 * 100 * 100), out(64 * 96);
   test::expect_error([&] { enc->encode(be, pixels.data(), 100, 100, out.data()); }, "multiples of 32");
   // A configuration that does not fit the file's tensors.
   auto cfg = tiny_config();
   cfg.stages[0][0].out_channels = 32;
-  auto w = model::WeightSource::open(mnv5("hf"), &model::mobilenetv5_hf_to_gguf_name);
+  auto w = format::WeightSource::open(mnv5("hf"), &model::mobilenetv5_hf_to_gguf_name);
   test::expect_error([&] { model::MobileNetV5(w, cfg); }, "v.blk.0.0.conv_pwl.weight");
   EXPECT_FALSE(model::mobilenetv5_hf_to_gguf_name("model.language_model.embed_tokens.weight"));
   EXPECT_EQ(*model::mobilenetv5_hf_to_gguf_name("model.vision_tower.timm_model.blocks.2.3.attn.query.proj.weight"),

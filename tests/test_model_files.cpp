@@ -8,7 +8,7 @@
 #include "autoneural/llm.h"
 #include "format/gguf.h"
 #include "format/mapped_file.h"
-#include "model/lfm2_export.h"
+#include "convert/lfm2_export.h"
 #include "test_util.h"
 
 namespace autoneural {
@@ -27,7 +27,7 @@ TEST(Convert, F32ConversionGivesTheFixtureLogits) {
   test::TempDir dir;
   const std::string out = dir.file("tiny-f32.gguf");
   int calls = 0;
-  model::convert_lfm2_hf_to_gguf(lfm2_tiny("hf"), out, TensorType::F32, [&](double, std::string_view) { ++calls; });
+  convert::convert_lfm2_hf_to_gguf(lfm2_tiny("hf"), out, TensorType::F32, [&](double, std::string_view) { ++calls; });
   EXPECT_EQ(calls, 56);
   EXPECT_EQ(all_logits(out), all_logits(lfm2_tiny("model-f32.gguf")));
 }
@@ -38,7 +38,7 @@ TEST(Convert, QuantizedConversionMatchesLlamaQuantizeBitForBit) {
   for (const auto& [type, file] : {std::pair{TensorType::Q8_0, "model-q8_0.gguf"}, {TensorType::Q4_0, "model-q4_0.gguf"}}) {
     test::TempDir dir;
     const std::string out = dir.file("tiny.gguf");
-    model::convert_lfm2_hf_to_gguf(lfm2_tiny("hf"), out, type);
+    convert::convert_lfm2_hf_to_gguf(lfm2_tiny("hf"), out, type);
     const auto ours = format::GgufFile::open(out);
     const auto ref = format::GgufFile::open(lfm2_tiny(file));
     ASSERT_EQ(ours.tensors().size(), ref.tensors().size());
@@ -65,8 +65,8 @@ TEST(MakeModel, SmallRandomModelRunsAndIsReproducible) {
   c.hidden = 64, c.n_head = 2, c.head_dim = 32, c.n_head_kv = 1, c.ff = 128, c.n_vocab = 512, c.n_layers = 4;
   c.is_attention = {false, true, false, true};
   test::TempDir dir;
-  model::make_random_lfm2(c, TensorType::Q8_0, dir.file("a.gguf"), 7);
-  model::make_random_lfm2(c, TensorType::Q8_0, dir.file("b.gguf"), 7);
+  convert::make_random_lfm2(c, TensorType::Q8_0, dir.file("a.gguf"), 7);
+  convert::make_random_lfm2(c, TensorType::Q8_0, dir.file("b.gguf"), 7);
   EXPECT_EQ(format::read_text_file(dir.file("a.gguf")), format::read_text_file(dir.file("b.gguf")));
   auto m = Model::load(dir.file("a.gguf"), {2});
   EXPECT_EQ(m->info().n_layers, 4);

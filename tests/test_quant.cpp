@@ -12,10 +12,10 @@
 #include "kernels/int_gemm.h"
 #include "quant/fixed_point.h"
 #include "quant/metrics.h"
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 #include "runtime/model_impl.h"
-#include "runtime/quant_backend.h"
-#include "runtime/thread_pool.h"
+#include "backend/quant_backend.h"
+#include "kernels/thread_pool.h"
 #include "test_util.h"
 
 namespace autoneural {
@@ -98,7 +98,7 @@ IntGemmData make_int_gemm_data(const IntGemmCase& c, std::mt19937& rng) {
 
 TEST(IntGemm, ExactAgainstReferenceForAllShapes) {
   std::mt19937 rng(3);
-  runtime::ThreadPool one(1), two(2);
+  kernels::ThreadPool one(1), two(2);
   for (const IntGemmCase c : {IntGemmCase{1, 1, 1, 127}, IntGemmCase{7, 33, 5, 127}, IntGemmCase{16, 64, 17, 7, 32},
                               IntGemmCase{5, 256, 3, 8, 128}, IntGemmCase{9, 4096, 2, 127},
                               IntGemmCase{3, 100, 4, 32768}, IntGemmCase{33, 96, 40, 127, 32}}) {
@@ -210,13 +210,13 @@ class QuantOps : public ::testing::Test {
     add("sc.conv.weight", {3, 32}, 0.5f);
     w.set("general.architecture", format::GgufValue::make_string("test"));
     w.write(dir.file("w.gguf"));
-    source = model::WeightSource::open(dir.file("w.gguf"), nullptr);
+    source = format::WeightSource::open(dir.file("w.gguf"), nullptr);
   }
-  std::unique_ptr<runtime::Backend> make(runtime::BackendKind k, const std::string& recipe = "w16a16") {
-    auto plan = std::make_shared<runtime::QuantPlan>(quant::recipe_by_name(recipe),
-                                                     std::vector<std::shared_ptr<const model::WeightSource>>{source},
-                                                     runtime::ActRanges{});
-    return k == runtime::BackendKind::Sim ? runtime::make_sim_backend(2, plan) : runtime::make_npu_backend(2, plan);
+  std::unique_ptr<backend::Backend> make(backend::BackendKind k, const std::string& recipe = "w16a16") {
+    auto plan = std::make_shared<backend::QuantPlan>(quant::recipe_by_name(recipe),
+                                                     std::vector<std::shared_ptr<const format::WeightSource>>{source},
+                                                     backend::ActRanges{});
+    return k == backend::BackendKind::Sim ? backend::make_sim_backend(2, plan) : backend::make_npu_backend(2, plan);
   }
   static std::vector<float> randn(size_t n, float scale, unsigned seed) {
     std::mt19937 rng(seed);
@@ -225,44 +225,44 @@ class QuantOps : public ::testing::Test {
     for (auto& x : v) x = nd(rng) * scale;
     return v;
   }
-  runtime::Weight weight(const std::string& name, int64_t rows, int64_t cols) {
+  backend::Weight weight(const std::string& name, int64_t rows, int64_t cols) {
     return {name, {TensorType::F32, rows, cols, reinterpret_cast<const uint8_t*>(source->find(name)->data),
                    static_cast<size_t>(cols) * 4}};
   }
   // Runs `op` on float, sim and npu backends and checks both quantized results against float.
   template <class Op>
   void check(const char* what, Op op, double bound = kOpBound) {
-    runtime::FloatBackend fb(2);
-    const auto ref = op(static_cast<runtime::Backend&>(fb));
-    for (auto k : {runtime::BackendKind::Sim, runtime::BackendKind::Npu}) {
+    backend::FloatBackend fb(2);
+    const auto ref = op(static_cast<backend::Backend&>(fb));
+    for (auto k : {backend::BackendKind::Sim, backend::BackendKind::Npu}) {
       auto be = make(k);
       const auto got = op(*be);
       ASSERT_EQ(got.size(), ref.size());
       EXPECT_LT(quant::rms_pct(ref.data(), got.data(), static_cast<int64_t>(ref.size())) / 100, bound)
-          << what << " on " << runtime::backend_kind_name(k);
+          << what << " on " << backend::backend_kind_name(k);
     }
   }
   test::TempDir dir;
   std::map<std::string, std::vector<float>> tensors;
-  std::shared_ptr<model::WeightSource> source;
+  std::shared_ptr<format::WeightSource> source;
 };
 
 TEST_F(QuantOps, EveryOperatorMatchesFloatWithinTheBitWidthBound) {
   const auto x = randn(10 * 64, 1.0f, 11), x2 = randn(10 * 64, 0.7f, 12);
-  check("linear", [&](runtime::Backend& be) {
+  check("linear", [&](backend::Backend& be) {
     std::vector<float> y(10 * 48);
     be.linear(weight("lin.weight", 48, 64), x.data(), 10, y.data());
     return y;
   });
   const auto img = randn(12 * 12 * 8, 1.0f, 13);
-  const runtime::ConvGeometry g{12, 12, 8, 3, 2, 0, 0, 6, 6};
-  check("conv2d", [&](runtime::Backend& be) {
+  const backend::ConvGeometry g{12, 12, 8, 3, 2, 0, 0, 6, 6};
+  check("conv2d", [&](backend::Backend& be) {
     std::vector<float> y(36 * 16), bias(16, 0.05f);
     be.conv2d(weight("conv.weight", 16, 72), bias.data(), img.data(), g, y.data());
     return y;
   });
   const auto map = randn(10 * 10 * 24, 1.0f, 14);
-  check("depthwise_conv2d", [&](runtime::Backend& be) {
+  check("depthwise_conv2d", [&](backend::Backend& be) {
     std::vector<float> k(9 * 24), y(10 * 10 * 24);
     const auto& t = tensors["dw.conv.weight"];
     for (int c = 0; c < 24; ++c)
@@ -270,52 +270,52 @@ TEST_F(QuantOps, EveryOperatorMatchesFloatWithinTheBitWidthBound) {
     be.depthwise_conv2d("dw", k.data(), map.data(), {10, 10, 24, 3, 1, 1, 1, 10, 10}, y.data());
     return y;
   });
-  check("rms_norm", [&](runtime::Backend& be) {
+  check("rms_norm", [&](backend::Backend& be) {
     std::vector<float> y(x.size()), gamma = randn(64, 0.5f, 15);
     be.rms_norm("n", x.data(), gamma.data(), 10, 64, 1e-6f, y.data());
     return y;
   });
-  for (auto kind : {runtime::GeluKind::Tanh, runtime::GeluKind::Erf})
-    check("gelu", [&](runtime::Backend& be) {
+  for (auto kind : {backend::GeluKind::Tanh, backend::GeluKind::Erf})
+    check("gelu", [&](backend::Backend& be) {
       std::vector<float> y(x.size());
       be.gelu("g", x.data(), static_cast<int64_t>(x.size()), kind, y.data());
       return y;
     });
-  check("swiglu", [&](runtime::Backend& be) {
+  check("swiglu", [&](backend::Backend& be) {
     std::vector<float> y(x.size());
     be.swiglu("s", x.data(), x2.data(), static_cast<int64_t>(x.size()), y.data());
     return y;
   });
-  check("add", [&](runtime::Backend& be) {
+  check("add", [&](backend::Backend& be) {
     std::vector<float> acc = x;
     be.add("a", acc.data(), x2.data(), static_cast<int64_t>(acc.size()));
     return acc;
   });
-  check("scale_channels+add_bias", [&](runtime::Backend& be) {
+  check("scale_channels+add_bias", [&](backend::Backend& be) {
     std::vector<float> v = x, s = randn(64, 1.0f, 16), b = randn(64, 0.3f, 17);
     be.scale_channels("ls", v.data(), s.data(), 10, 64);
     be.add_bias("b", v.data(), b.data(), 10, 64);
     return v;
   });
-  check("rope", [&](runtime::Backend& be) {
+  check("rope", [&](backend::Backend& be) {
     std::vector<float> v = x;
     be.rope("r", v.data(), 5, 2, 64, 7, 10000.0f);
     return v;
   });
-  for (auto kind : {runtime::ResizeKind::Nearest, runtime::ResizeKind::AveragePool, runtime::ResizeKind::Bilinear})
-    check("resize2d", [&](runtime::Backend& be) {
-      const int64_t oh = kind == runtime::ResizeKind::Nearest ? 20 : kind == runtime::ResizeKind::AveragePool ? 5 : 7;
+  for (auto kind : {backend::ResizeKind::Nearest, backend::ResizeKind::AveragePool, backend::ResizeKind::Bilinear})
+    check("resize2d", [&](backend::Backend& be) {
+      const int64_t oh = kind == backend::ResizeKind::Nearest ? 20 : kind == backend::ResizeKind::AveragePool ? 5 : 7;
       std::vector<float> y(static_cast<size_t>(oh * oh * 24));
       be.resize2d("rs", map.data(), 10, 10, 24, oh, oh, kind, y.data());
       return y;
     });
-  check("attention_mqa", [&](runtime::Backend& be) {
+  check("attention_mqa", [&](backend::Backend& be) {
     const auto q = randn(16 * 4 * 32, 1.0f, 18), k = randn(8 * 32, 1.0f, 19), v = randn(8 * 32, 1.0f, 20);
     std::vector<float> y(q.size());
     be.attention_mqa("mqa", q.data(), 16, 4, k.data(), v.data(), 8, 32, 1.0f / std::sqrt(32.0f), y.data());
     return y;
   });
-  check("short_conv", [&](runtime::Backend& be) {
+  check("short_conv", [&](backend::Backend& be) {
     const auto bcx = randn(6 * 3 * 32, 1.0f, 21);
     std::vector<float> k(32 * 3), state(2 * 32, 0.0f), z(6 * 32);
     const auto& t = tensors["sc.conv.weight"];
@@ -324,8 +324,8 @@ TEST_F(QuantOps, EveryOperatorMatchesFloatWithinTheBitWidthBound) {
     be.short_conv("sc", bcx.data() + 4 * 96, k.data(), 3, 2, 32, state.data(), z.data() + 4 * 32);  // then 2 more
     return z;
   });
-  check("store_kv+attention", [&](runtime::Backend& be) {
-    runtime::StateShape shape;
+  check("store_kv+attention", [&](backend::Backend& be) {
+    backend::StateShape shape;
     shape.n_layers = 1;
     shape.is_attention = {true};
     shape.hidden = 64;
@@ -333,9 +333,9 @@ TEST_F(QuantOps, EveryOperatorMatchesFloatWithinTheBitWidthBound) {
     shape.n_head_kv = 2;
     shape.head_dim = 16;
     shape.n_ctx = 16;
-    shape.cache_type = runtime::CacheType::F32;
-    runtime::SequenceState st(shape);
-    const runtime::AttentionShape as{4, 2, 16, 16, 0.25f};
+    shape.cache_type = backend::CacheType::F32;
+    backend::SequenceState st(shape);
+    const backend::AttentionShape as{4, 2, 16, 16, 0.25f};
     const auto q = randn(6 * 4 * 16, 1.0f, 22), k = randn(6 * 2 * 16, 1.0f, 23), v = randn(6 * 2 * 16, 1.0f, 24);
     std::vector<float> y(q.size());
     be.store_kv("blk.0.kv", st.kv(0), as, k.data(), v.data(), 0, 6);

@@ -7,9 +7,9 @@
 #include <numeric>
 
 #include "autoneural/llm.h"
-#include "runtime/sequence_state.h"
+#include "backend/sequence_state.h"
 #include "runtime/stop_strings.h"
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace autoneural {
 namespace {
@@ -85,7 +85,7 @@ TEST(StopStrings, HoldsBackPrefixesAndCutsAtTheStop) {
 
 TEST(ThreadPool, EveryItemOnceAndDeterministicChunks) {
   for (int threads : {1, 2, 3, 8}) {
-    runtime::ThreadPool pool(threads);
+    kernels::ThreadPool pool(threads);
     for (int64_t n : {0, 1, 7, 64, 1000, 4097}) {
       std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
       pool.parallel_for(n, 16, [&](int64_t b, int64_t e) {
@@ -105,7 +105,7 @@ TEST(ThreadPool, EveryItemOnceAndDeterministicChunks) {
 }
 
 TEST(SequenceState, SizesFollowTheShape) {
-  runtime::StateShape s;
+  backend::StateShape s;
   s.n_layers = 3;
   s.is_attention = {false, true, false};
   s.hidden = 16;
@@ -113,8 +113,8 @@ TEST(SequenceState, SizesFollowTheShape) {
   s.n_head_kv = 2;
   s.head_dim = 8;
   s.n_ctx = 10;
-  s.cache_type = runtime::CacheType::F32;
-  runtime::SequenceState st(s);
+  s.cache_type = backend::CacheType::F32;
+  backend::SequenceState st(s);
   EXPECT_EQ(st.conv_bytes(), 2u * 2 * 16 * 4);
   EXPECT_EQ(st.kv_bytes_per_token(), 2u * 2 * 8 * 4);
   EXPECT_EQ(st.kv_bytes_allocated(), 10 * st.kv_bytes_per_token());

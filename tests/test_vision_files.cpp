@@ -16,7 +16,7 @@
 #include "model/connector_config.h"
 #include "model/lfm2_config.h"
 #include "model/mobilenetv5.h"
-#include "model/vision_export.h"
+#include "convert/vision_export.h"
 #include "model/vision_loader.h"
 #include "test_util.h"
 
@@ -27,7 +27,7 @@ std::string mnv5(const std::string& rel) { return test::fixture("vision/mnv5-tin
 std::string vlm(const std::string& rel) { return test::fixture("vlm/autoneural-tiny/" + rel); }
 
 model::MobileNetV5Config tiny_config() {
-  auto src = model::WeightSource::open(vlm("hf"), nullptr);
+  auto src = format::WeightSource::open(vlm("hf"), nullptr);
   return model::read_vision_metadata(*src).encoder;
 }
 
@@ -38,7 +38,7 @@ ImageEmbedding encode_npy(const Model& m, const std::string& pixels, VisionStage
 
 TEST(VisionFiles, ConvertedVisionGgufMatchesTimm) {
   test::TempDir dir;
-  model::convert_autoneural_hf(vlm("hf"), dir.file("text.gguf"), dir.file("vision.gguf"), TensorType::F32,
+  convert::convert_autoneural_hf(vlm("hf"), dir.file("text.gguf"), dir.file("vision.gguf"), TensorType::F32,
                                TensorType::F32);
   auto vision = Model::load(dir.file("vision.gguf"));  // a vision file alone encodes images
   EXPECT_FALSE(vision->has_language_model());
@@ -72,7 +72,7 @@ TEST(VisionFiles, ConvertedVisionGgufMatchesTimm) {
   EXPECT_EQ(g.get_string("autoneural.projector.type"), "mlp2");
   EXPECT_EQ(g.get_int("autoneural.image.token_id"), 8);
   // Q8_0 vision weights (2-D rows) still run, close to float.
-  model::convert_autoneural_hf(vlm("hf"), dir.file("t8.gguf"), dir.file("v8.gguf"), TensorType::F32, TensorType::Q8_0);
+  convert::convert_autoneural_hf(vlm("hf"), dir.file("t8.gguf"), dir.file("v8.gguf"), TensorType::F32, TensorType::Q8_0);
   auto v8 = Model::load(dir.file("v8.gguf"));
   const auto q = encode_npy(*v8, "random_input_256.npy", VisionStage::Tower);
   const auto d = test::compare(q.rows, test::npy_f32(mnv5("ref/random_input_256.tokens.npy")), 96);
@@ -82,17 +82,17 @@ TEST(VisionFiles, ConvertedVisionGgufMatchesTimm) {
 TEST(VisionFiles, RandomModelsRoundTripInBothFormats) {
   test::TempDir dir;
   const auto cfg = tiny_config();
-  model::RandomVisionOptions o;
+  convert::RandomVisionOptions o;
   o.type = TensorType::F16;
   o.image_size = 256;
   o.seed = 7;
-  model::make_random_vision(cfg, 128, o, dir.file("ours.gguf"));
+  convert::make_random_vision(cfg, 128, o, dir.file("ours.gguf"));
   o.llama_cpp_mmproj = true;
-  model::make_random_vision(cfg, 128, o, dir.file("mmproj.gguf"));
-  model::make_random_vision(cfg, 128, o, dir.file("mmproj2.gguf"));
+  convert::make_random_vision(cfg, 128, o, dir.file("mmproj.gguf"));
+  convert::make_random_vision(cfg, 128, o, dir.file("mmproj2.gguf"));
   EXPECT_EQ(format::read_text_file(dir.file("mmproj.gguf")), format::read_text_file(dir.file("mmproj2.gguf")));
 
-  auto src = model::WeightSource::open(dir.file("mmproj.gguf"), nullptr);
+  auto src = format::WeightSource::open(dir.file("mmproj.gguf"), nullptr);
   const auto info = model::read_vision_metadata(*src);
   EXPECT_EQ(info.connector.kind, model::ConnectorKind::Gemma3nEmbedder);
   ASSERT_EQ(info.encoder.stages.size(), cfg.stages.size());
@@ -114,7 +114,7 @@ TEST(VisionFiles, RandomModelsRoundTripInBothFormats) {
   // The Gemma 3n embedder (§2): ×√C, RMSNorm with weight, Linear without bias, RMSNorm without weight.
   const auto got = encode_npy(*theirs, "random_input_256.npy", VisionStage::Connector);
   ASSERT_EQ(got.dim, 128);
-  auto gsrc = model::WeightSource::open(dir.file("mmproj.gguf"), nullptr);
+  auto gsrc = format::WeightSource::open(dir.file("mmproj.gguf"), nullptr);
   std::vector<float> norm_w(96), proj(96 * 128);
 
   {
@@ -149,9 +149,9 @@ TEST(VisionFiles, RandomModelsRoundTripInBothFormats) {
 
 TEST(VisionFiles, MismatchedFilesAreClearErrors) {
   test::TempDir dir;
-  model::RandomVisionOptions o;
+  convert::RandomVisionOptions o;
   o.image_size = 256;
-  model::make_random_vision(tiny_config(), 64, o, dir.file("narrow.gguf"));
+  convert::make_random_vision(tiny_config(), 64, o, dir.file("narrow.gguf"));
   test::expect_error([&] { Model::load(test::lfm2_tiny("model-f32.gguf"), test::with_mmproj(dir.file("narrow.gguf"))); },
                      "outputs 64-wide embeddings but the language model's hidden size is 128");
   // A text model as the vision file, and garbage block definitions.
@@ -173,8 +173,8 @@ std::optional<std::string> vision_hf_name(std::string_view hf) {
   return model::connector_hf_to_gguf_name(hf);
 }
 
-std::shared_ptr<model::WeightSource> open_vision(const std::string& path) {
-  return model::WeightSource::open(path, &vision_hf_name);
+std::shared_ptr<format::WeightSource> open_vision(const std::string& path) {
+  return format::WeightSource::open(path, &vision_hf_name);
 }
 
 void expect_same_encoder(const model::MobileNetV5Config& a, const model::MobileNetV5Config& b) {
@@ -198,9 +198,9 @@ void expect_same_encoder(const model::MobileNetV5Config& a, const model::MobileN
 
 TEST(VisionFiles, ConvertedTensorsAreByteIdenticalAndMetadataRoundTrips) {
   test::TempDir dir;
-  model::convert_autoneural_hf(vlm("hf"), dir.file("text.gguf"), dir.file("vision.gguf"), TensorType::F32,
+  convert::convert_autoneural_hf(vlm("hf"), dir.file("text.gguf"), dir.file("vision.gguf"), TensorType::F32,
                                TensorType::F32);
-  model::convert_autoneural_hf(vlm("hf"), dir.file("merged.gguf"), "", TensorType::F32, TensorType::F32);
+  convert::convert_autoneural_hf(vlm("hf"), dir.file("merged.gguf"), "", TensorType::F32, TensorType::F32);
   auto hf = open_vision(vlm("hf"));
   const auto want = model::read_vision_metadata(*hf);
   EXPECT_EQ(hf->tensors().size(), 99u);  // the fixture README: 99 vision + connector tensors
@@ -208,7 +208,7 @@ TEST(VisionFiles, ConvertedTensorsAreByteIdenticalAndMetadataRoundTrips) {
     auto g = open_vision(dir.file(file));
     EXPECT_EQ(g->tensors().size(), std::string(file) == "vision.gguf" ? 99u : 155u) << file;
     for (const auto& [name, t] : hf->tensors()) {
-      const model::TensorRef* got = g->find(name);
+      const format::TensorRef* got = g->find(name);
       ASSERT_NE(got, nullptr) << file << ": " << name;
       EXPECT_EQ(got->type, TensorType::F32) << name;
       EXPECT_EQ(got->ne, t.ne) << name;
@@ -290,15 +290,15 @@ TEST(VisionFiles, RandomAutoNeuralModelsInBothFlavours) {
   double last = -1;
   bool monotone = true;
   auto progress = [&](double f, std::string_view) { monotone = monotone && f >= last && f <= 1.0, last = f; };
-  model::make_random_autoneural(text, enc, mlp2, TensorType::Q8_0, TensorType::F16, dir.file("t.gguf"),
+  convert::make_random_autoneural(text, enc, mlp2, TensorType::Q8_0, TensorType::F16, dir.file("t.gguf"),
                                 dir.file("v.gguf"), 5, false, progress);
   EXPECT_TRUE(monotone);
   EXPECT_EQ(last, 1.0);
-  model::make_random_autoneural(text, enc, mlp2, TensorType::Q8_0, TensorType::F16, dir.file("t2.gguf"),
+  convert::make_random_autoneural(text, enc, mlp2, TensorType::Q8_0, TensorType::F16, dir.file("t2.gguf"),
                                 dir.file("v2.gguf"), 5, false);
-  model::make_random_autoneural(text, enc, gemma, TensorType::Q8_0, TensorType::F16, dir.file("t3.gguf"),
+  convert::make_random_autoneural(text, enc, gemma, TensorType::Q8_0, TensorType::F16, dir.file("t3.gguf"),
                                 dir.file("m.gguf"), 5, true);
-  model::make_random_autoneural(text, enc, gemma, TensorType::Q8_0, TensorType::F16, dir.file("t4.gguf"),
+  convert::make_random_autoneural(text, enc, gemma, TensorType::Q8_0, TensorType::F16, dir.file("t4.gguf"),
                                 dir.file("m2.gguf"), 5, true);
   // Same seed, same bytes; the text file does not depend on the vision flavour.
   EXPECT_EQ(format::read_text_file(dir.file("t.gguf")), format::read_text_file(dir.file("t2.gguf")));
@@ -312,7 +312,7 @@ TEST(VisionFiles, RandomAutoNeuralModelsInBothFlavours) {
   expect_same_encoder(info.encoder, enc);
   EXPECT_EQ(info.connector.hidden_dim, 80);
   EXPECT_EQ(info.connector.out_dim, 64);
-  EXPECT_EQ(ours->gguf()->get_string("general.name").value_or("").rfind(model::kRandomVisionNamePrefix, 0), 0u);
+  EXPECT_EQ(ours->gguf()->get_string("general.name").value_or("").rfind(convert::kRandomVisionNamePrefix, 0), 0u);
   EXPECT_EQ(ours->require("v.blk.1.0.layer_scale.gamma", {32}).ne, (std::vector<int64_t>{32}));
 
   // llama.cpp's flavour: its keys and layouts, and the block list inferred back from the tensors.
@@ -365,7 +365,7 @@ TEST(VisionFiles, RandomModelArgumentErrors) {
   const auto text = tiny_text(64);
   const auto enc = tiny_config();
   auto make = [&](const model::ConnectorConfig& c, bool llama) {
-    model::make_random_autoneural(text, enc, c, TensorType::F32, TensorType::F32, dir.file("t.gguf"),
+    convert::make_random_autoneural(text, enc, c, TensorType::F32, TensorType::F32, dir.file("t.gguf"),
                                   dir.file("v.gguf"), 1, llama);
   };
   test::expect_error([&] { make(connector_for(model::ConnectorKind::Mlp2, 95, 64), false); },

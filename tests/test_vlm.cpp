@@ -7,7 +7,7 @@
 
 #include "autoneural/llm.h"
 #include "format/mapped_file.h"
-#include "model/vision_export.h"
+#include "convert/vision_export.h"
 #include "test_util.h"
 
 namespace autoneural {
@@ -129,8 +129,8 @@ TEST(Vlm, WholePipelineFromImageFilesMatchesReference) {
 TEST(Vlm, ConvertedGgufPairAndMergedFileGiveTheSameLogits) {
   test::TempDir dir;
   const std::string text = dir.file("text.gguf"), vision = dir.file("vision.gguf"), merged = dir.file("merged.gguf");
-  model::convert_autoneural_hf(vlm("hf"), text, vision, TensorType::F32, TensorType::F32, {});
-  model::convert_autoneural_hf(vlm("hf"), merged, "", TensorType::F32, TensorType::F32, {});
+  convert::convert_autoneural_hf(vlm("hf"), text, vision, TensorType::F32, TensorType::F32, {});
+  convert::convert_autoneural_hf(vlm("hf"), merged, "", TensorType::F32, TensorType::F32, {});
   auto from_hf = Model::load(vlm("hf"));
   auto pair = Model::load(text, test::with_mmproj(vision));
   auto one = Model::load(merged);

@@ -4,7 +4,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/int_gemm_kernels.h"
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace autoneural::kernels {
 
@@ -31,7 +31,7 @@ void int_gemm_reference(const IntMatrix& w, const int16_t* x, int64_t ldx, int64
 }
 
 void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_tokens, int64_t* acc, int64_t ldacc,
-              runtime::ThreadPool& pool) {
+              kernels::ThreadPool& pool) {
   const int64_t ng = n_groups(w), gl = group_len(w);
   // Weights narrow enough for int32 pair sums (and groups the SIMD tiles take) run on the ISA's tile kernel;
   // the rest (16-bit weights, attention on 16-bit codes, odd groups) on the scalar one, which is exact for

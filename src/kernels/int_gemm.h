@@ -8,11 +8,9 @@
 
 #include <cstdint>
 
-namespace autoneural::runtime {
-class ThreadPool;
-}
-
 namespace autoneural::kernels {
+
+class ThreadPool;
 
 // Weights: one int16 code per weight (int4/int8 values sign-extended), row-major [rows][cols], row = output
 // feature, |code| <= max_abs_code. Optional group-wise multipliers (0..65535) of `group` consecutive inputs.
@@ -26,7 +24,7 @@ struct IntMatrix {
 
 // x: int16 codes, token t at x + t·ldx; acc[t·ldacc + r].
 void int_gemm(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_tokens, int64_t* acc, int64_t ldacc,
-              runtime::ThreadPool& pool);
+              kernels::ThreadPool& pool);
 // Plain int64 loops: the reference the fast path is tested against.
 void int_gemm_reference(const IntMatrix& w, const int16_t* x, int64_t ldx, int64_t n_tokens, int64_t* acc,
                         int64_t ldacc);

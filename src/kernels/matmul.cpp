@@ -17,7 +17,7 @@
 #include "autoneural/error.h"
 #include "kernels/dispatch.h"
 #include "kernels/quantize.h"
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 namespace autoneural::kernels {
 
@@ -35,7 +35,7 @@ size_t align_up(size_t n) { return (n + kAlign - 1) & ~(kAlign - 1); }
 // Splits [0, n) into chunks of `grain` and gives each thread a contiguous, balanced run of chunks;
 // fn(thread, begin, end) is called once per thread that has work.
 template <typename Fn>
-void split_rows(runtime::ThreadPool& pool, int64_t n, int64_t grain, Fn&& fn) {
+void split_rows(kernels::ThreadPool& pool, int64_t n, int64_t grain, Fn&& fn) {
   const int64_t chunks = (n + grain - 1) / grain;
   const int threads = static_cast<int>(std::min<int64_t>(pool.size(), chunks));
   if (threads <= 1) {
@@ -56,7 +56,7 @@ void split_rows(runtime::ThreadPool& pool, int64_t n, int64_t grain, Fn&& fn) {
 // dynamically; [next_begin, next_end) is the chunk the same thread will run next (empty if none), so that
 // kernels can prefetch it.
 template <typename Fn>
-void for_each_chunk(runtime::ThreadPool& pool, int64_t n, int64_t chunk, Fn&& fn) {
+void for_each_chunk(kernels::ThreadPool& pool, int64_t n, int64_t chunk, Fn&& fn) {
   const int64_t chunks = (n + chunk - 1) / chunk;
   const auto range = [&](int64_t c, int64_t& b, int64_t& e) {
     b = c < chunks ? c * chunk : n;
@@ -97,7 +97,7 @@ void check_matrix(const Matrix& w) {
 size_t stride_of(const Matrix& w) { return w.row_stride ? w.row_stride : row_bytes(w.type, w.cols); }
 
 void matmul_quantized(const KernelTable& k, const Matrix& w, const float* x, int64_t ldx, int64_t n_tok,
-                      float* y, int64_t ldy, MatmulScratch& scratch, runtime::ThreadPool& pool) {
+                      float* y, int64_t ldy, MatmulScratch& scratch, kernels::ThreadPool& pool) {
   QuantizedActs act;
   act.n_blocks = w.cols / 32;
   act.n_tok = n_tok;
@@ -143,7 +143,7 @@ void matmul_quantized(const KernelTable& k, const Matrix& w, const float* x, int
 // tiles. Every output element is summed in the same column order whoever computes it: the result does not
 // depend on the thread count.
 void matmul_packed(const KernelTable& k, const Matrix& w, const float* x, int64_t ldx, int64_t n_tok, float* y,
-                   int64_t ldy, MatmulScratch& scratch, runtime::ThreadPool& pool) {
+                   int64_t ldy, MatmulScratch& scratch, kernels::ThreadPool& pool) {
   constexpr int64_t P = kSgemmPanelRows, kTokChunk = 96, kPanelGroup = 8, kColSlice = 256;
   const int64_t K = w.cols, n_panels = (w.rows + P - 1) / P;
   const size_t panel_floats = static_cast<size_t>(K * P);
@@ -194,7 +194,7 @@ void matmul_packed(const KernelTable& k, const Matrix& w, const float* x, int64_
 }
 
 void matmul_float(const KernelTable& k, const Matrix& w, const float* x, int64_t ldx, int64_t n_tok, float* y,
-                  int64_t ldy, runtime::ThreadPool& pool) {
+                  int64_t ldy, kernels::ThreadPool& pool) {
   const auto gemm = w.type == TensorType::F32 ? k.gemm_f32 : w.type == TensorType::F16 ? k.gemm_f16 : k.gemm_bf16;
   const size_t stride = stride_of(w);
   for_each_chunk(pool, w.rows, 32, [&](int, int64_t r0, int64_t r1, int64_t, int64_t) {
@@ -204,7 +204,7 @@ void matmul_float(const KernelTable& k, const Matrix& w, const float* x, int64_t
 
 // K-quants: tiles of rows are dequantized to float in per-thread scratch and multiplied on the F32 path.
 void matmul_dequantized(const KernelTable& k, const Matrix& w, const float* x, int64_t ldx, int64_t n_tok,
-                        float* y, int64_t ldy, MatmulScratch& scratch, runtime::ThreadPool& pool) {
+                        float* y, int64_t ldy, MatmulScratch& scratch, kernels::ThreadPool& pool) {
   constexpr int64_t kTileRows = 16;
   const size_t tile_bytes = align_up(static_cast<size_t>(kTileRows * w.cols) * sizeof(float));
   uint8_t* raw = scratch.reserve(tile_bytes * static_cast<size_t>(pool.size()) + kAlign);
@@ -224,12 +224,12 @@ void matmul_dequantized(const KernelTable& k, const Matrix& w, const float* x, i
 }  // namespace
 
 void matmul(const Matrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy,
-            MatmulScratch& scratch, runtime::ThreadPool& pool) {
+            MatmulScratch& scratch, kernels::ThreadPool& pool) {
   matmul(active_kernels(), w, x, ldx, n_tokens, y, ldy, scratch, pool);
 }
 
 void matmul(const KernelTable& k, const Matrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y,
-            int64_t ldy, MatmulScratch& scratch, runtime::ThreadPool& pool) {
+            int64_t ldy, MatmulScratch& scratch, kernels::ThreadPool& pool) {
   check_matrix(w);
   if (n_tokens <= 0 || w.rows <= 0) return;
   switch (w.type) {

@@ -18,11 +18,9 @@
 
 #include "format/tensor_type.h"
 
-namespace autoneural::runtime {
-class ThreadPool;
-}
-
 namespace autoneural::kernels {
+
+class ThreadPool;
 
 struct KernelTable;
 
@@ -44,12 +42,12 @@ struct MatmulScratch {
 // x: n_tokens rows, row stride ldx floats. y: n_tokens rows, row stride ldy floats.
 // Deterministic: the result does not depend on the number of threads.
 void matmul(const Matrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y, int64_t ldy,
-            MatmulScratch& scratch, runtime::ThreadPool& pool);
+            MatmulScratch& scratch, kernels::ThreadPool& pool);
 
 // The same with an explicit kernel table (kernel_table(isa) from kernels/dispatch.h), so that tests and
 // benchmarks can run every ISA in one process; matmul() uses the active table.
 void matmul(const KernelTable& kernels, const Matrix& w, const float* x, int64_t ldx, int64_t n_tokens, float* y,
-            int64_t ldy, MatmulScratch& scratch, runtime::ThreadPool& pool);
+            int64_t ldy, MatmulScratch& scratch, kernels::ThreadPool& pool);
 
 // Reference implementation: dequantize each row (dequantize_row) and accumulate in double, with the
 // same activation quantization as matmul() for Q8_0/Q4_0. Slow; used by tests to check matmul().

@@ -7,11 +7,11 @@
 
 namespace autoneural::model {
 
-Connector::Connector(std::shared_ptr<const WeightSource> weights, ConnectorConfig config)
+Connector::Connector(std::shared_ptr<const format::WeightSource> weights, ConnectorConfig config)
     : weights_(std::move(weights)), config_(std::move(config)) {
   const auto& c = config_;
   if (c.in_dim <= 0 || c.out_dim <= 0) throw Error("connector: input and output widths must be positive");
-  const WeightSource& w = *weights_;
+  const format::WeightSource& w = *weights_;
   if (c.kind == ConnectorKind::Mlp2) {
     if (c.hidden_dim <= 0) throw Error("connector: hidden width must be positive");
     w1_ = load_matrix(w, "mm.1.weight", c.in_dim, c.hidden_dim);
@@ -34,7 +34,7 @@ int64_t Connector::parameter_count() const {
   return c.in_dim * c.out_dim + c.in_dim;
 }
 
-void Connector::forward(runtime::Backend& be, const float* x, int64_t n, float* y) const {
+void Connector::forward(backend::Backend& be, const float* x, int64_t n, float* y) const {
   const auto& c = config_;
   if (n <= 0) return;
   if (c.kind == ConnectorKind::Mlp2) {
@@ -42,7 +42,7 @@ void Connector::forward(runtime::Backend& be, const float* x, int64_t n, float* 
     be.linear(w1_, x, n, hidden.data());
     if (!b1_.empty()) be.add_bias("mm.1.bias", hidden.data(), b1_.data(), n, c.hidden_dim);
     be.gelu("mm.act", hidden.data(), n * c.hidden_dim,
-            c.gelu_tanh ? runtime::GeluKind::Tanh : runtime::GeluKind::Erf, hidden.data());
+            c.gelu_tanh ? backend::GeluKind::Tanh : backend::GeluKind::Erf, hidden.data());
     be.linear(w2_, hidden.data(), n, y);
     if (!b2_.empty()) be.add_bias("mm.2.bias", y, b2_.data(), n, c.out_dim);
     be.observe("connector_output", y, n, c.out_dim);

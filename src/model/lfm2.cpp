@@ -48,7 +48,7 @@ std::optional<std::string> lfm2_hf_to_gguf_name(std::string_view hf_name) {
   return std::nullopt;
 }
 
-runtime::Weight Lfm2Model::matrix(const std::string& name, int64_t in, int64_t out) const {
+backend::Weight Lfm2Model::matrix(const std::string& name, int64_t in, int64_t out) const {
   return load_matrix(*weights_, name, in, out);
 }
 
@@ -56,7 +56,7 @@ std::vector<float> Lfm2Model::vector_f32(const std::string& name, const std::vec
   return load_f32(*weights_, name, ne);
 }
 
-Lfm2Model::Lfm2Model(std::shared_ptr<const WeightSource> weights, Lfm2Config config)
+Lfm2Model::Lfm2Model(std::shared_ptr<const format::WeightSource> weights, Lfm2Config config)
     : weights_(std::move(weights)), config_(std::move(config)) {
   const auto& c = config_;
   c.validate();
@@ -90,8 +90,8 @@ Lfm2Model::Lfm2Model(std::shared_ptr<const WeightSource> weights, Lfm2Config con
   }
 }
 
-runtime::StateShape Lfm2Model::state_shape(int64_t n_ctx, runtime::CacheType cache_type) const {
-  runtime::StateShape s;
+backend::StateShape Lfm2Model::state_shape(int64_t n_ctx, backend::CacheType cache_type) const {
+  backend::StateShape s;
   s.n_layers = config_.n_layers;
   s.is_attention = config_.is_attention;
   s.hidden = config_.hidden;
@@ -120,7 +120,7 @@ void Lfm2Model::embed(const int32_t* tokens, int64_t n, float* out) const {
   }
 }
 
-void Lfm2Model::forward(runtime::Backend& be, runtime::SequenceState& state, const int32_t* tokens,
+void Lfm2Model::forward(backend::Backend& be, backend::SequenceState& state, const int32_t* tokens,
                         const float* embeddings, int64_t n, LogitsRows rows, float* logits,
                         Lfm2Workspace& ws) const {
   const auto& c = config_;
@@ -142,7 +142,7 @@ void Lfm2Model::forward(runtime::Backend& be, runtime::SequenceState& state, con
   } else {
     std::copy(embeddings, embeddings + n * d, h);
   }
-  runtime::AttentionShape as{c.n_head, c.n_head_kv, hd, state.shape().n_ctx, 1.0f / std::sqrt(static_cast<float>(hd))};
+  backend::AttentionShape as{c.n_head, c.n_head_kv, hd, state.shape().n_ctx, 1.0f / std::sqrt(static_cast<float>(hd))};
 
   for (int64_t il = 0; il < c.n_layers; ++il) {
     const Layer& L = layers_[il];

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "model/lfm2_config.h"
-#include "model/weight_source.h"
-#include "runtime/backend.h"
-#include "runtime/sequence_state.h"
+#include "format/weight_source.h"
+#include "backend/backend.h"
+#include "backend/sequence_state.h"
 
 namespace autoneural::model {
 
@@ -33,11 +33,11 @@ enum class LogitsRows { None, Last, All };
 class Lfm2Model {
  public:
   // Validates every tensor's presence and shape against the configuration; throws Error otherwise.
-  Lfm2Model(std::shared_ptr<const WeightSource> weights, Lfm2Config config);
+  Lfm2Model(std::shared_ptr<const format::WeightSource> weights, Lfm2Config config);
 
   const Lfm2Config& config() const { return config_; }
-  const WeightSource& weights() const { return *weights_; }
-  runtime::StateShape state_shape(int64_t n_ctx, runtime::CacheType cache_type) const;
+  const format::WeightSource& weights() const { return *weights_; }
+  backend::StateShape state_shape(int64_t n_ctx, backend::CacheType cache_type) const;
   int64_t parameter_count() const;
 
   // Token embedding rows (dequantized) for `n` ids; ids must be < n_vocab (checked, Error otherwise).
@@ -46,28 +46,28 @@ class Lfm2Model {
   // Runs n rows at positions state.n_past() .. +n-1 and advances n_past. Input is either token ids or
   // embedding rows [n][hidden] (exactly one non-null). Logits [rows][n_vocab] go to `logits`.
   // The caller guarantees n_past + n <= the state's n_ctx.
-  void forward(runtime::Backend& backend, runtime::SequenceState& state, const int32_t* tokens,
+  void forward(backend::Backend& backend, backend::SequenceState& state, const int32_t* tokens,
                const float* embeddings, int64_t n, LogitsRows rows, float* logits, Lfm2Workspace& ws) const;
 
  private:
   struct Layer {
     bool attention = false;
     std::vector<float> attn_norm, ffn_norm;
-    runtime::Weight in_proj, out_proj;   // short conv
+    backend::Weight in_proj, out_proj;   // short conv
     std::vector<float> conv_kernel;      // [hidden][l_cache]
-    runtime::Weight wq, wk, wv, wo;      // attention
+    backend::Weight wq, wk, wv, wo;      // attention
     std::vector<float> q_norm, k_norm;   // [head_dim]
-    runtime::Weight ffn_gate, ffn_up, ffn_down;
+    backend::Weight ffn_gate, ffn_up, ffn_down;
     std::string site;                    // "blk.N"
   };
 
-  runtime::Weight matrix(const std::string& name, int64_t in, int64_t out) const;
+  backend::Weight matrix(const std::string& name, int64_t in, int64_t out) const;
   std::vector<float> vector_f32(const std::string& name, const std::vector<int64_t>& ne) const;
 
-  std::shared_ptr<const WeightSource> weights_;
+  std::shared_ptr<const format::WeightSource> weights_;
   Lfm2Config config_;
-  const TensorRef* token_embd_ = nullptr;
-  runtime::Weight output_;
+  const format::TensorRef* token_embd_ = nullptr;
+  backend::Weight output_;
   std::vector<float> output_norm_;
   std::vector<Layer> layers_;
 };

@@ -24,8 +24,8 @@ std::optional<std::string> mobilenetv5_hf_to_gguf_name(std::string_view hf_name)
 
 namespace {
 
-using runtime::Backend;
-using runtime::ConvGeometry;
+using backend::Backend;
+using backend::ConvGeometry;
 
 // TensorFlow-style SAME padding (architecture-reference §1.2): stride 1 pads (k-1)/2 on both sides;
 // stride s pads P = max((ceil(n/s)-1)·s + k − n, 0) in total, floor(P/2) before.
@@ -55,7 +55,7 @@ ConvGeometry geometry(int64_t h, int64_t w, int64_t c, int64_t k, int64_t s) {
 }
 
 // A depthwise kernel stored [C, 1, k, k] (ne [k, k, 1, C]) as the [k²][C] tap-major floats the Backend takes.
-std::vector<float> depthwise_kernel(const WeightSource& w, const std::string& name, int64_t k, int64_t c) {
+std::vector<float> depthwise_kernel(const format::WeightSource& w, const std::string& name, int64_t k, int64_t c) {
   const auto v = load_f32(w, name, {k, k, 1, c});
   std::vector<float> out(v.size());
   for (int64_t ch = 0; ch < c; ++ch)
@@ -64,7 +64,7 @@ std::vector<float> depthwise_kernel(const WeightSource& w, const std::string& na
 }
 
 // Layer-scale gammas are stored ne [C] by current converters and [1, 1, C, 1] by older ones (§1.7); both are C values.
-std::vector<float> gamma_vector(const WeightSource& w, const std::string& name, int64_t c) {
+std::vector<float> gamma_vector(const format::WeightSource& w, const std::string& name, int64_t c) {
   return load_f32(w, name, {c});
 }
 
@@ -90,35 +90,35 @@ struct MobileNetV5::Block {
   int64_t in = 0, mid = 0, out = 0;
   bool skip = false;
   // er
-  runtime::Weight conv_exp, conv_pwl;
+  backend::Weight conv_exp, conv_pwl;
   std::vector<float> bn1, bn2;
   // uir
   std::vector<float> dw_start, dw_start_bn, pw_exp_bn, dw_mid, dw_mid_bn, pw_proj_bn, gamma;
-  runtime::Weight pw_exp, pw_proj;
+  backend::Weight pw_exp, pw_proj;
   // mqa
   std::vector<float> norm, key_down, key_norm, value_down, value_norm;
-  runtime::Weight query, key, value, output;
+  backend::Weight query, key, value, output;
 
   void forward(Backend& be, float eps, Map& x, Map& t0, Map& t1, Map& t2) const;
 };
 
 struct MobileNetV5::Stem {
-  runtime::Weight conv;
+  backend::Weight conv;
   std::vector<float> bias, norm;
 };
 
 struct MobileNetV5::Msfa {
   std::vector<int> points;
   int64_t in = 0, mid = 0, out = 0;
-  runtime::Weight pw_exp, pw_proj;
+  backend::Weight pw_exp, pw_proj;
   std::vector<float> pw_exp_bn, pw_proj_bn, norm;
 };
 
-MobileNetV5::MobileNetV5(std::shared_ptr<const WeightSource> weights, MobileNetV5Config config)
+MobileNetV5::MobileNetV5(std::shared_ptr<const format::WeightSource> weights, MobileNetV5Config config)
     : weights_(std::move(weights)), config_(std::move(config)) {
   const auto& c = config_;
   c.validate();
-  const WeightSource& w = *weights_;
+  const format::WeightSource& w = *weights_;
   stem_ = std::make_unique<Stem>();
   const int64_t k0 = c.stem_kernel;
   stem_->conv = load_conv_matrix(w, "v.conv_stem.conv.weight", k0, c.in_channels, c.stem_size);
@@ -211,7 +211,7 @@ void MobileNetV5::Block::forward(Backend& be, float eps, Map& x, Map& t0, Map& t
       t1.reshape(g.out_h, g.out_w, mid);
       be.conv2d(conv_exp, nullptr, x.ptr(), g, t1.ptr());
       be.rms_norm(site + ".bn1", t1.ptr(), bn1.data(), t1.pixels(), mid, eps, t1.ptr());
-      be.gelu(site + ".act1", t1.ptr(), t1.pixels() * mid, runtime::GeluKind::Tanh, t1.ptr());
+      be.gelu(site + ".act1", t1.ptr(), t1.pixels() * mid, backend::GeluKind::Tanh, t1.ptr());
       t0.reshape(g.out_h, g.out_w, out);
       be.linear(conv_pwl, t1.ptr(), t1.pixels(), t0.ptr());
       be.rms_norm(site + ".bn2", t0.ptr(), bn2.data(), t0.pixels(), out, eps, t0.ptr());
@@ -232,14 +232,14 @@ void MobileNetV5::Block::forward(Backend& be, float eps, Map& x, Map& t0, Map& t
       t1.reshape(h1, w1, mid);
       be.linear(pw_exp, src, h1 * w1, t1.ptr());
       be.rms_norm(site + ".pw_exp.bn", t1.ptr(), pw_exp_bn.data(), t1.pixels(), mid, eps, t1.ptr());
-      be.gelu(site + ".pw_exp.act", t1.ptr(), t1.pixels() * mid, runtime::GeluKind::Tanh, t1.ptr());
+      be.gelu(site + ".pw_exp.act", t1.ptr(), t1.pixels() * mid, backend::GeluKind::Tanh, t1.ptr());
       Map* e = &t1;
       if (d.dw_mid) {
         const ConvGeometry g = geometry(h1, w1, mid, d.dw_mid, d.stride);
         t2.reshape(g.out_h, g.out_w, mid);
         be.depthwise_conv2d(site + ".dw_mid", dw_mid.data(), t1.ptr(), g, t2.ptr());
         be.rms_norm(site + ".dw_mid.bn", t2.ptr(), dw_mid_bn.data(), t2.pixels(), mid, eps, t2.ptr());
-        be.gelu(site + ".dw_mid.act", t2.ptr(), t2.pixels() * mid, runtime::GeluKind::Tanh, t2.ptr());
+        be.gelu(site + ".dw_mid.act", t2.ptr(), t2.pixels() * mid, backend::GeluKind::Tanh, t2.ptr());
         e = &t2;
       }
       t0.reshape(e->h, e->w, out);
@@ -259,7 +259,7 @@ void MobileNetV5::Block::forward(Backend& be, float eps, Map& x, Map& t0, Map& t
       const float* kv_src = xn.ptr();
       int64_t m = n;
       std::vector<float> down_k, down_v, keys, values;
-      auto project = [&](const std::vector<float>& down, const std::vector<float>& dnorm, const runtime::Weight& proj,
+      auto project = [&](const std::vector<float>& down, const std::vector<float>& dnorm, const backend::Weight& proj,
                          const std::string& name, std::vector<float>& scratch, std::vector<float>& result) {
         const float* src = kv_src;
         if (d.kv_stride > 1) {
@@ -308,7 +308,7 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
   x.reshape(g.out_h, g.out_w, c.stem_size);
   be.conv2d(stem_->conv, stem_->bias.empty() ? nullptr : stem_->bias.data(), in.ptr(), g, x.ptr());
   be.rms_norm("v.stem.bn", x.ptr(), stem_->norm.data(), x.pixels(), c.stem_size, c.eps, x.ptr());
-  be.gelu("v.stem.act", x.ptr(), x.pixels() * c.stem_size, runtime::GeluKind::Tanh, x.ptr());
+  be.gelu("v.stem.act", x.ptr(), x.pixels() * c.stem_size, backend::GeluKind::Tanh, x.ptr());
   be.observe("v.stem", x.ptr(), x.pixels(), x.c);
   emit("stem", x);
 
@@ -347,7 +347,7 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
     std::vector<float> up;
     if (t.h != rh || t.w != rw) {
       up.resize(static_cast<size_t>(rh * rw * t.c));
-      be.resize2d("v.msfa.upsample", t.ptr(), t.h, t.w, t.c, rh, rw, runtime::ResizeKind::Nearest, up.data());
+      be.resize2d("v.msfa.upsample", t.ptr(), t.h, t.w, t.c, rh, rw, backend::ResizeKind::Nearest, up.data());
       src = up.data();
     }
     for (int64_t px = 0; px < rh * rw; ++px) std::copy(src + px * t.c, src + (px + 1) * t.c, cat.ptr() + px * m.in + off);
@@ -357,7 +357,7 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
   t1.reshape(rh, rw, m.mid);
   be.linear(m.pw_exp, cat.ptr(), cat.pixels(), t1.ptr());
   be.rms_norm("v.msfa.ffn.pw_exp.bn", t1.ptr(), m.pw_exp_bn.data(), t1.pixels(), m.mid, c.eps, t1.ptr());
-  be.gelu("v.msfa.ffn.pw_exp.act", t1.ptr(), t1.pixels() * m.mid, runtime::GeluKind::Tanh, t1.ptr());
+  be.gelu("v.msfa.ffn.pw_exp.act", t1.ptr(), t1.pixels() * m.mid, backend::GeluKind::Tanh, t1.ptr());
   t0.reshape(rh, rw, m.out);
   be.linear(m.pw_proj, t1.ptr(), t1.pixels(), t0.ptr());
   be.rms_norm("v.msfa.ffn.pw_proj.bn", t0.ptr(), m.pw_proj_bn.data(), t0.pixels(), m.out, c.eps, t0.ptr());
@@ -372,7 +372,7 @@ void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w,
   } else {
     const bool divisible = rh % res == 0 && rw % res == 0;
     be.resize2d("v.msfa.resize", t0.ptr(), rh, rw, m.out, res, res,
-                divisible ? runtime::ResizeKind::AveragePool : runtime::ResizeKind::Bilinear, grid.ptr());
+                divisible ? backend::ResizeKind::AveragePool : backend::ResizeKind::Bilinear, grid.ptr());
   }
   emit("msfa.resized", grid);
   be.rms_norm("v.msfa.norm", grid.ptr(), m.norm.data(), res * res, m.out, c.eps, out);

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "model/mobilenetv5_config.h"
-#include "model/weight_source.h"
-#include "runtime/backend.h"
+#include "format/weight_source.h"
+#include "backend/backend.h"
 
 namespace autoneural::model {
 
@@ -31,7 +31,7 @@ using FeatureTap = std::function<void(std::string_view name, const float* data, 
 class MobileNetV5 {
  public:
   // Validates every tensor's presence and shape against the configuration; throws Error otherwise.
-  MobileNetV5(std::shared_ptr<const WeightSource> weights, MobileNetV5Config config);
+  MobileNetV5(std::shared_ptr<const format::WeightSource> weights, MobileNetV5Config config);
   ~MobileNetV5();
 
   const MobileNetV5Config& config() const { return config_; }
@@ -41,13 +41,13 @@ class MobileNetV5 {
 
   // pixels: [3][h][w] (CHW, RGB), h and w positive multiples of 32 (Error otherwise).
   // out: [tokens()][out_channels()], token t = y*res + x.
-  void encode(runtime::Backend& backend, const float* pixels, int64_t h, int64_t w, float* out,
+  void encode(backend::Backend& backend, const float* pixels, int64_t h, int64_t w, float* out,
               const FeatureTap& tap = {}) const;
 
   struct Block;
 
  private:
-  std::shared_ptr<const WeightSource> weights_;
+  std::shared_ptr<const format::WeightSource> weights_;
   MobileNetV5Config config_;
   std::vector<std::unique_ptr<Block>> blocks_;  // all stages in order
   struct Stem;

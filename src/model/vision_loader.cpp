@@ -104,7 +104,7 @@ void read_preprocess(const format::GgufFile& f, const char* size_key, const char
   triple(std_key, p.std, true);
 }
 
-VisionFileInfo from_our_gguf(const WeightSource& src) {
+VisionFileInfo from_our_gguf(const format::WeightSource& src) {
   const auto& f = *src.gguf();
   VisionFileInfo info;
   info.encoder = mobilenetv5_config_from_gguf(f);
@@ -149,7 +149,7 @@ std::string expansion_text(int64_t mid, int64_t in) {
   return buf;
 }
 
-VisionFileInfo from_llama_cpp_mmproj(const WeightSource& src) {
+VisionFileInfo from_llama_cpp_mmproj(const format::WeightSource& src) {
   const auto& f = *src.gguf();
   VisionFileInfo info;
   const int64_t image_size = f.get_int("clip.vision.image_size").value_or(768);
@@ -169,7 +169,7 @@ VisionFileInfo from_llama_cpp_mmproj(const WeightSource& src) {
   auto& c = info.connector;
   c.kind = ConnectorKind::Gemma3nEmbedder;
   c.eps = static_cast<float>(f.get_float("clip.vision.attention.layer_norm_epsilon").value_or(1e-6));
-  const TensorRef* proj = src.find("mm.input_projection.weight");
+  const format::TensorRef* proj = src.find("mm.input_projection.weight");
   if (!proj || proj->ne.size() < 2) throw Error(f.path() + ": missing tensor mm.input_projection.weight");
   c.in_dim = proj->ne[0];
   c.out_dim = proj->ne[1];
@@ -183,9 +183,9 @@ VisionFileInfo from_llama_cpp_mmproj(const WeightSource& src) {
 
 }  // namespace
 
-MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& src, int image_size, int output_resolution) {
+MobileNetV5Config infer_mobilenetv5_from_tensors(const format::WeightSource& src, int image_size, int output_resolution) {
   auto shape = [&](const std::string& name) -> const std::vector<int64_t>* {
-    const TensorRef* t = src.find(name);
+    const format::TensorRef* t = src.find(name);
     return t ? &t->ne : nullptr;
   };
   auto last = [](const std::vector<int64_t>& ne) { return ne.back(); };
@@ -259,7 +259,7 @@ MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& src, int im
   return c;
 }
 
-VisionFileInfo read_vision_metadata(const WeightSource& src) {
+VisionFileInfo read_vision_metadata(const format::WeightSource& src) {
   if (!src.is_gguf()) return from_hf_dir(src.path());
   const auto& f = *src.gguf();
   if (f.find("autoneural.vision.block_defs")) return from_our_gguf(src);

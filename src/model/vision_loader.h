@@ -11,7 +11,7 @@
 
 #include "model/connector_config.h"
 #include "model/mobilenetv5_config.h"
-#include "model/weight_source.h"
+#include "format/weight_source.h"
 
 namespace autoneural::model {
 
@@ -22,12 +22,12 @@ struct VisionFileInfo {
   ImageTokenConfig tokens;
 };
 
-VisionFileInfo read_vision_metadata(const WeightSource& source);
+VisionFileInfo read_vision_metadata(const format::WeightSource& source);
 
 // Error unless the connector's output width equals the language model's hidden size.
 void check_vision_fits_text(const VisionFileInfo& info, int64_t text_hidden, const std::string& label);
 
 // The encoder configuration a llama.cpp gemma3nv mmproj's tensors describe (exposed for tests).
-MobileNetV5Config infer_mobilenetv5_from_tensors(const WeightSource& source, int image_size, int output_resolution);
+MobileNetV5Config infer_mobilenetv5_from_tensors(const format::WeightSource& source, int image_size, int output_resolution);
 
 }  // namespace autoneural::model

@@ -4,9 +4,9 @@
 
 namespace autoneural::model {
 
-runtime::Weight load_matrix(const WeightSource& weights, const std::string& name, int64_t in, int64_t out) {
-  const TensorRef& t = weights.require(name, {in, out});
-  runtime::Weight w;
+backend::Weight load_matrix(const format::WeightSource& weights, const std::string& name, int64_t in, int64_t out) {
+  const format::TensorRef& t = weights.require(name, {in, out});
+  backend::Weight w;
   w.name = name;
   w.matrix.type = t.type;
   w.matrix.rows = out;
@@ -16,13 +16,13 @@ runtime::Weight load_matrix(const WeightSource& weights, const std::string& name
   return w;
 }
 
-runtime::Weight load_conv_matrix(const WeightSource& weights, const std::string& name, int64_t k, int64_t in,
+backend::Weight load_conv_matrix(const format::WeightSource& weights, const std::string& name, int64_t k, int64_t in,
                                  int64_t out) {
   // Stored 4-D as PyTorch/llama.cpp do, or 2-D [in·k², out] (our quantized files: blocks run along rows).
-  const TensorRef* found = weights.find(name);
+  const format::TensorRef* found = weights.find(name);
   const bool flat = found && found->ne.size() == 2 && found->ne[0] == in * k * k && found->ne[1] == out;
-  const TensorRef& t = flat ? *found : weights.require(name, {k, k, in, out});
-  runtime::Weight w;
+  const format::TensorRef& t = flat ? *found : weights.require(name, {k, k, in, out});
+  backend::Weight w;
   w.name = name;
   w.matrix.type = t.type;
   w.matrix.rows = out;
@@ -32,8 +32,8 @@ runtime::Weight load_conv_matrix(const WeightSource& weights, const std::string&
   return w;
 }
 
-std::vector<float> load_f32(const WeightSource& weights, const std::string& name, const std::vector<int64_t>& ne) {
-  const TensorRef& t = weights.require(name, ne);
+std::vector<float> load_f32(const format::WeightSource& weights, const std::string& name, const std::vector<int64_t>& ne) {
+  const format::TensorRef& t = weights.require(name, ne);
   std::vector<float> v(static_cast<size_t>(t.n_elements()));
   kernels::dequantize_row(t.type, t.data, v.data(), t.n_elements());
   return v;

@@ -1,22 +1,22 @@
-// Typed views of a WeightSource's tensors for model components: matrices used in place by the Backend and
+// Typed views of a format::WeightSource's tensors for model components: matrices used in place by the Backend and
 // small vectors (norm weights, biases, kernels) copied to float32.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "model/weight_source.h"
-#include "runtime/backend.h"
+#include "format/weight_source.h"
+#include "backend/backend.h"
 
 namespace autoneural::model {
 
 // A [out][in] weight (GGUF ne = [in, out]) used in place in its stored type. Error if missing or misshaped.
-runtime::Weight load_matrix(const WeightSource& weights, const std::string& name, int64_t in, int64_t out);
+backend::Weight load_matrix(const format::WeightSource& weights, const std::string& name, int64_t in, int64_t out);
 // A k×k convolution weight [out, in, k, k] (ne [k, k, in, out]) as a matrix of `out` rows of in·k² columns
 // (input channel slowest, then ky, kx), used in place.
-runtime::Weight load_conv_matrix(const WeightSource& weights, const std::string& name, int64_t k, int64_t in,
+backend::Weight load_conv_matrix(const format::WeightSource& weights, const std::string& name, int64_t k, int64_t in,
                                  int64_t out);
-// Any tensor of shape `ne` (dimensions of size 1 ignored, see WeightSource::require) as float32.
-std::vector<float> load_f32(const WeightSource& weights, const std::string& name, const std::vector<int64_t>& ne);
+// Any tensor of shape `ne` (dimensions of size 1 ignored, see format::WeightSource::require) as float32.
+std::vector<float> load_f32(const format::WeightSource& weights, const std::string& name, const std::vector<int64_t>& ne);
 
 }  // namespace autoneural::model

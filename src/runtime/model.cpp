@@ -5,7 +5,7 @@
 
 #include "format/mapped_file.h"
 #include "quant/calibration.h"
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 #include "runtime/model_impl.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/vocab.h"
@@ -14,7 +14,7 @@ namespace autoneural {
 
 namespace {
 
-std::string dominant_matrix_type(const model::WeightSource& w) {
+std::string dominant_matrix_type(const format::WeightSource& w) {
   std::map<std::string, int64_t> elems;
   for (const auto& [name, t] : w.tensors())
     if (t.ne.size() >= 2) elems[std::string(tensor_type_name(t.type))] += t.n_elements();
@@ -31,7 +31,7 @@ std::optional<std::string> vision_hf_to_gguf_name(std::string_view hf_name) {
   return model::connector_hf_to_gguf_name(hf_name);
 }
 
-bool has_own_vision(const model::WeightSource& w) {
+bool has_own_vision(const format::WeightSource& w) {
   if (w.is_gguf()) return w.gguf()->find("autoneural.vision.block_defs") != nullptr;
   const std::string cfg = (std::filesystem::path(w.path()) / "config.json").string();
   const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
@@ -39,7 +39,7 @@ bool has_own_vision(const model::WeightSource& w) {
 }
 
 void load_vision(Model::Impl& impl, const std::string& path) {
-  impl.vision_weights = model::WeightSource::open(path, &vision_hf_to_gguf_name);
+  impl.vision_weights = format::WeightSource::open(path, &vision_hf_to_gguf_name);
   impl.vision = model::read_vision_metadata(*impl.vision_weights);
   if (impl.lm) model::check_vision_fits_text(impl.vision, impl.lm->config().hidden, path);
   impl.encoder = std::make_unique<model::MobileNetV5>(impl.vision_weights, impl.vision.encoder);
@@ -99,29 +99,29 @@ bool is_vision_only(const std::string& path) {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-std::vector<std::shared_ptr<const model::WeightSource>> Model::Impl::sources() const {
-  std::vector<std::shared_ptr<const model::WeightSource>> s;
+std::vector<std::shared_ptr<const format::WeightSource>> Model::Impl::sources() const {
+  std::vector<std::shared_ptr<const format::WeightSource>> s;
   if (weights) s.push_back(weights);
   // A merged GGUF or a vision-only file is opened twice (text and vision views of one file): list it once.
   if (vision_weights && (!weights || vision_weights->path() != weights->path())) s.push_back(vision_weights);
   return s;
 }
 
-std::unique_ptr<runtime::Backend> Model::Impl::make_backend() const {
+std::unique_ptr<backend::Backend> Model::Impl::make_backend() const {
   switch (backend_kind) {
-    case runtime::BackendKind::Sim: return runtime::make_sim_backend(n_threads, plan);
-    case runtime::BackendKind::Npu: return runtime::make_npu_backend(n_threads, plan);
-    case runtime::BackendKind::Float: break;
+    case backend::BackendKind::Sim: return backend::make_sim_backend(n_threads, plan);
+    case backend::BackendKind::Npu: return backend::make_npu_backend(n_threads, plan);
+    case backend::BackendKind::Float: break;
   }
-  return std::make_unique<runtime::FloatBackend>(n_threads);
+  return std::make_unique<backend::FloatBackend>(n_threads);
 }
 
-std::shared_ptr<const runtime::QuantPlan> make_quant_plan(const Model::Impl& impl, const ModelOptions& options) {
+std::shared_ptr<const backend::QuantPlan> make_quant_plan(const Model::Impl& impl, const ModelOptions& options) {
   const auto sources = impl.sources();
   std::optional<quant::Recipe> recipe;
-  runtime::ActRanges ranges;
+  backend::ActRanges ranges;
   for (const auto& s : sources) {
-    auto stored = runtime::read_stored_quantization(*s);
+    auto stored = backend::read_stored_quantization(*s);
     if (stored.recipe && !recipe) recipe = stored.recipe;
     ranges.insert(stored.ranges.begin(), stored.ranges.end());
   }
@@ -130,19 +130,19 @@ std::shared_ptr<const runtime::QuantPlan> make_quant_plan(const Model::Impl& imp
   for (const auto& o : options.overrides) recipe->overrides.push_back(quant::parse_override(o));
   if (!options.calibration.empty()) {
     const auto calib = quant::Calibration::load(options.calibration);
-    runtime::check_calibration(calib, sources, options.calibration);
-    ranges = runtime::calibrated_ranges(calib, *recipe, quant::parse_range_method(options.act_range));
+    backend::check_calibration(calib, sources, options.calibration);
+    ranges = backend::calibrated_ranges(calib, *recipe, quant::parse_range_method(options.act_range));
   } else {
     (void)quant::parse_range_method(options.act_range);
   }
-  return std::make_shared<runtime::QuantPlan>(*recipe, sources, std::move(ranges));
+  return std::make_shared<backend::QuantPlan>(*recipe, sources, std::move(ranges));
 }
 
 namespace {
 
 void setup_execution(Model::Impl& impl, const ModelOptions& options) {
-  impl.backend_kind = runtime::parse_backend_kind(options.backend);
-  if (impl.backend_kind == runtime::BackendKind::Float) {
+  impl.backend_kind = backend::parse_backend_kind(options.backend);
+  if (impl.backend_kind == backend::BackendKind::Float) {
     if (!options.recipe.empty() || !options.calibration.empty() || !options.overrides.empty())
       throw Error("a quantization recipe, calibration or override needs --backend sim or npu");
     return;
@@ -158,7 +158,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   impl->n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(hw ? hw : 1);
   bool vision_only = is_vision_only(path);
   if (!vision_only && !std::filesystem::is_directory(path)) {
-    impl->weights = model::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
+    impl->weights = format::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
     const auto arch = impl->weights->gguf()->get_string("general.architecture").value_or("");
     vision_only = arch == "autoneural-vision" || arch == "clip";
   }
@@ -174,7 +174,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     setup_execution(*impl, options);
     return std::shared_ptr<Model>(new Model(std::move(impl)));
   }
-  if (!impl->weights) impl->weights = model::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
+  if (!impl->weights) impl->weights = format::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
   model::Lfm2Config config;
   tokenizer::VocabData vocab;
   if (impl->weights->is_gguf()) {
@@ -200,7 +200,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   info.architecture = "lfm2";
   if (impl->weights->is_gguf()) info.name = impl->weights->gguf()->get_string("general.name").value_or("");
   if (info.name.empty()) info.name = std::filesystem::path(path).filename().string();
-  info.random_weights = info.name.rfind(model::kRandomModelNamePrefix, 0) == 0;
+  info.random_weights = info.name.rfind(convert::kRandomModelNamePrefix, 0) == 0;
   info.path = path;
   info.weight_type = dominant_matrix_type(*impl->weights);
   info.n_params = impl->lm->parameter_count();

@@ -8,9 +8,9 @@
 #include "model/lfm2.h"
 #include "model/mobilenetv5.h"
 #include "model/vision_loader.h"
-#include "model/lfm2_export.h"
-#include "model/weight_source.h"
-#include "runtime/quant_backend.h"
+#include "convert/lfm2_export.h"
+#include "format/weight_source.h"
+#include "backend/quant_backend.h"
 #include "tokenizer/tokenizer.h"
 
 namespace autoneural {
@@ -18,7 +18,7 @@ namespace autoneural {
 struct Model::Impl {
   ModelInfo info;
   int n_threads = 1;
-  std::shared_ptr<model::WeightSource> weights;
+  std::shared_ptr<format::WeightSource> weights;
   std::unique_ptr<model::Lfm2Model> lm;
   std::unique_ptr<tokenizer::Tokenizer> tok;
   int32_t end_of_turn = -1;  // <|im_end|>, if the vocabulary has it
@@ -26,22 +26,22 @@ struct Model::Impl {
   const tokenizer::Tokenizer& tokenizer() const;
 
   // Vision part (null without one).
-  std::shared_ptr<model::WeightSource> vision_weights;
+  std::shared_ptr<format::WeightSource> vision_weights;
   model::VisionFileInfo vision;
   std::unique_ptr<model::MobileNetV5> encoder;
   std::unique_ptr<model::Connector> connector;
   VisionInfo vision_info;
 
   // Execution: which backend runs the model, and for sim/npu what it quantizes with.
-  runtime::BackendKind backend_kind = runtime::BackendKind::Float;
-  std::shared_ptr<const runtime::QuantPlan> plan;
-  std::unique_ptr<runtime::Backend> make_backend() const;
+  backend::BackendKind backend_kind = backend::BackendKind::Float;
+  std::shared_ptr<const backend::QuantPlan> plan;
+  std::unique_ptr<backend::Backend> make_backend() const;
   // The model's files (text, then vision if separate).
-  std::vector<std::shared_ptr<const model::WeightSource>> sources() const;
+  std::vector<std::shared_ptr<const format::WeightSource>> sources() const;
 };
 
 // Builds the quantization plan for `kind` from the options (recipe, calibration, overrides) and what the
 // files store; Error for an unknown recipe or a calibration file recorded on another model.
-std::shared_ptr<const runtime::QuantPlan> make_quant_plan(const Model::Impl& impl, const ModelOptions& options);
+std::shared_ptr<const backend::QuantPlan> make_quant_plan(const Model::Impl& impl, const ModelOptions& options);
 
 }  // namespace autoneural

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 #include "runtime/model_impl.h"
 #include "runtime/stop_strings.h"
 
@@ -10,8 +10,8 @@ namespace autoneural {
 struct Session::Impl {
   std::shared_ptr<const Model> model;
   SessionOptions options;
-  std::unique_ptr<runtime::Backend> backend;
-  std::unique_ptr<runtime::SequenceState> state;
+  std::unique_ptr<backend::Backend> backend;
+  std::unique_ptr<backend::SequenceState> state;
   model::Lfm2Workspace ws;
   std::vector<int32_t> history;  // ids in the state; `placeholder` for rows given as embeddings
   int32_t placeholder = -1;      // the image token while decoding an image's rows
@@ -66,9 +66,9 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   impl_->options = options;
   impl_->backend = impl_->model->impl().make_backend();
   // The quantized backends keep 16-bit codes in the cache, which only an f32 cache holds exactly.
-  const bool quantized = impl_->model->impl().backend_kind != runtime::BackendKind::Float;
-  const auto cache = options.cache_type == CacheType::F32 || quantized ? runtime::CacheType::F32 : runtime::CacheType::F16;
-  impl_->state = std::make_unique<runtime::SequenceState>(impl_->model->impl().lm->state_shape(options.n_ctx, cache));
+  const bool quantized = impl_->model->impl().backend_kind != backend::BackendKind::Float;
+  const auto cache = options.cache_type == CacheType::F32 || quantized ? backend::CacheType::F32 : backend::CacheType::F16;
+  impl_->state = std::make_unique<backend::SequenceState>(impl_->model->impl().lm->state_shape(options.n_ctx, cache));
 }
 
 Session::~Session() = default;
@@ -228,7 +228,7 @@ StateMemory Session::memory() const {
   m.conv_bytes = impl_->state->conv_bytes();
   m.kv_bytes_allocated = impl_->state->kv_bytes_allocated();
   m.kv_bytes_per_token = impl_->state->kv_bytes_per_token();
-  m.cache_type = impl_->state->shape().cache_type == runtime::CacheType::F32 ? CacheType::F32 : CacheType::F16;
+  m.cache_type = impl_->state->shape().cache_type == backend::CacheType::F32 ? CacheType::F32 : CacheType::F16;
   return m;
 }
 

@@ -5,7 +5,7 @@
 
 #include "image/image.h"
 #include "image/preprocess.h"
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 #include "runtime/model_impl.h"
 
 namespace autoneural {
@@ -82,7 +82,7 @@ ImageEmbedding Model::encode_pixels(std::span<const float> chw, int height, int 
   }
   const auto t0 = std::chrono::steady_clock::now();
   const auto backend_ptr = impl_->make_backend();
-  runtime::Backend& backend = *backend_ptr;
+  backend::Backend& backend = *backend_ptr;
   std::vector<float> tower(static_cast<size_t>(enc.tokens() * enc.out_channels()));
   enc.encode(backend, chw.data(), height, width, tower.data());
   out.n_tokens = enc.tokens();

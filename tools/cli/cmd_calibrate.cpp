@@ -6,9 +6,9 @@
 #include "common.h"
 #include "format/mapped_file.h"
 #include "quant_workload.h"
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 #include "runtime/model_impl.h"
-#include "runtime/recording_backend.h"
+#include "backend/recording_backend.h"
 
 namespace autoneural::cli {
 
@@ -40,8 +40,8 @@ int cmd_calibrate(int argc, char** argv) {
                                          : prepare_images(*model, list_images(images_dir), size);
   const auto prompts = prompts_file.empty() ? std::vector<std::string>{} : read_prompts(prompts_file);
 
-  runtime::FloatBackend fb(model->n_threads());
-  runtime::RecordingBackend rec(fb, true);
+  backend::FloatBackend fb(model->n_threads());
+  backend::RecordingBackend rec(fb, true);
   ProgressBar bar("calibrate");
   const double total = static_cast<double>(images.size() + prompts.size());
   size_t done = 0;
@@ -56,7 +56,7 @@ int cmd_calibrate(int argc, char** argv) {
   }
   bar.finish();
   auto calib = quant::Calibration::from_stats(rec.stats());
-  calib.fingerprint = runtime::model_fingerprint(model->impl().sources());
+  calib.fingerprint = backend::model_fingerprint(model->impl().sources());
   calib.model_name = model->info().name;
   calib.images = static_cast<int64_t>(images.size());
   calib.prompts = static_cast<int64_t>(prompts.size());

@@ -7,8 +7,8 @@
 #include "args.h"
 #include "common.h"
 #include "format/mapped_file.h"
-#include "model/lfm2_export.h"
-#include "model/vision_export.h"
+#include "convert/lfm2_export.h"
+#include "convert/vision_export.h"
 
 namespace autoneural::cli {
 
@@ -32,8 +32,8 @@ int cmd_convert(int argc, char** argv) {
   if (vt == TensorType::Q4_0) throw UsageError("unsupported --vision-type 'q4_0' (expected f32, f16, bf16 or q8_0)");
   ProgressBar bar("convert");
   auto progress = [&](double f, std::string_view what) { bar.update(f, what); };
-  if (vision) model::convert_autoneural_hf(in, out, mmproj, t, vt, progress);
-  else model::convert_lfm2_hf_to_gguf(in, out, t, progress);
+  if (vision) convert::convert_autoneural_hf(in, out, mmproj, t, vt, progress);
+  else convert::convert_lfm2_hf_to_gguf(in, out, t, progress);
   bar.finish();
   std::cerr << "wrote " << out
             << (!vision ? "" : mmproj.empty() ? " (text + vision merged; autoneural only)" : " and " + mmproj) << "\n";

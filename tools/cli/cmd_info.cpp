@@ -17,9 +17,9 @@ int cmd_info(int argc, char** argv) {
   if (model_path.empty()) throw UsageError("info needs a model (-m PATH)");
   auto model = Model::load(model_path, {1});
   const auto& i = model->info();
-  const auto ct = parse_cache_type(cache) == CacheType::F32 ? runtime::CacheType::F32 : runtime::CacheType::F16;
-  const runtime::StateShape hybrid = model->impl().lm->state_shape(0, ct);
-  runtime::StateShape dense = hybrid;  // the same model with attention in every layer
+  const auto ct = parse_cache_type(cache) == CacheType::F32 ? backend::CacheType::F32 : backend::CacheType::F16;
+  const backend::StateShape hybrid = model->impl().lm->state_shape(0, ct);
+  backend::StateShape dense = hybrid;  // the same model with attention in every layer
   dense.is_attention.assign(dense.n_layers, true);
 
   std::printf("model: %s\n  architecture %s, %s weights, %.3f B parameters, file %s\n", i.path.c_str(),
@@ -30,9 +30,9 @@ int cmd_info(int argc, char** argv) {
               (long long)i.n_layers, (long long)i.n_attention_layers, (long long)(i.n_layers - i.n_attention_layers),
               (long long)i.hidden, (long long)i.n_head, (long long)i.n_head_kv, (long long)i.head_dim, (long long)i.ff,
               (long long)i.n_vocab);
-  const double conv = static_cast<double>(runtime::SequenceState::conv_bytes(hybrid));
-  const double kv_h = static_cast<double>(runtime::SequenceState::kv_bytes_per_token(hybrid));
-  const double kv_d = static_cast<double>(runtime::SequenceState::kv_bytes_per_token(dense));
+  const double conv = static_cast<double>(backend::SequenceState::conv_bytes(hybrid));
+  const double kv_h = static_cast<double>(backend::SequenceState::kv_bytes_per_token(hybrid));
+  const double kv_d = static_cast<double>(backend::SequenceState::kv_bytes_per_token(dense));
   std::printf("\nstate per sequence (%s KV cache):\n  conv state %s (constant), KV %s per token; all-attention: %s per token\n",
               cache.c_str(), human_bytes(conv).c_str(), human_bytes(kv_h).c_str(), human_bytes(kv_d).c_str());
   std::printf("\n  %8s  %14s  %14s  %6s\n", "context", "hybrid", "all-attention", "ratio");

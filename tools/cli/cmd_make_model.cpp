@@ -3,8 +3,8 @@
 
 #include "args.h"
 #include "common.h"
-#include "model/lfm2_export.h"
-#include "model/vision_export.h"
+#include "convert/lfm2_export.h"
+#include "convert/vision_export.h"
 
 namespace autoneural::cli {
 
@@ -41,7 +41,7 @@ int cmd_make_model(int argc, char** argv) {
   ProgressBar bar("make-model");
   auto progress = [&](double f, std::string_view what) { bar.update(f, what); };
   if (arch == "lfm2") {
-    model::make_random_lfm2(config, t, out, seed, progress);
+    convert::make_random_lfm2(config, t, out, seed, progress);
     bar.finish();
     std::cerr << "wrote " << out << " (LFM2-" << size << ", " << type << ", random weights)\n";
     return 0;
@@ -58,7 +58,7 @@ int cmd_make_model(int argc, char** argv) {
     connector.kind = model::ConnectorKind::Mlp2;
     connector.hidden_dim = config.hidden;
   }
-  model::make_random_autoneural(config, encoder, connector, t, vt, out, mmproj, seed, llama_cpp_mmproj, progress);
+  convert::make_random_autoneural(config, encoder, connector, t, vt, out, mmproj, seed, llama_cpp_mmproj, progress);
   bar.finish();
   std::cerr << "wrote " << out << " (LFM2-" << size << ", " << type << ") and " << mmproj
             << " (MobileNetV5-300M + "

@@ -13,10 +13,10 @@
 #include "format/mapped_file.h"
 #include "quant/metrics.h"
 #include "quant_workload.h"
-#include "report/svg_plot.h"
-#include "runtime/float_backend.h"
+#include "format/svg_plot.h"
+#include "backend/float_backend.h"
 #include "runtime/model_impl.h"
-#include "runtime/recording_backend.h"
+#include "backend/recording_backend.h"
 
 namespace autoneural::cli {
 
@@ -108,7 +108,7 @@ int cmd_quant_report(int argc, char** argv) {
     }
   }
 
-  runtime::FloatBackend fb(model->n_threads());
+  backend::FloatBackend fb(model->n_threads());
   const double work = static_cast<double>((images.size() + texts.size()) * (recipes.size() + 2));
   double done = 0;
   ProgressBar bar("quant-report");
@@ -117,10 +117,10 @@ int cmd_quant_report(int argc, char** argv) {
   quant::Calibration calib;
   if (!calib_path.empty()) {
     calib = quant::Calibration::load(calib_path);
-    runtime::check_calibration(calib, impl.sources(), calib_path);
+    backend::check_calibration(calib, impl.sources(), calib_path);
     done += static_cast<double>(images.size() + texts.size());
   } else {
-    runtime::RecordingBackend rec(fb, true);
+    backend::RecordingBackend rec(fb, true);
     for (const auto& im : images) bar.update(done++ / work, "calibrating " + im.path), (void)run_vision(*model, rec, im);
     for (const auto& t : texts) bar.update(done++ / work, "calibrating text"), (void)run_text(*model, rec, t);
     calib = quant::Calibration::from_stats(rec.stats());
@@ -136,24 +136,24 @@ int cmd_quant_report(int argc, char** argv) {
       err[recipe][layer].add(it->second.data(), v.data(), static_cast<int64_t>(v.size()));
     }
   };
-  std::vector<std::shared_ptr<runtime::QuantPlan>> recipe_plans;
+  std::vector<std::shared_ptr<backend::QuantPlan>> recipe_plans;
   for (const auto& r : recipes)
-    recipe_plans.push_back(std::make_shared<runtime::QuantPlan>(r, impl.sources(), runtime::calibrated_ranges(calib, r, method)));
+    recipe_plans.push_back(std::make_shared<backend::QuantPlan>(r, impl.sources(), backend::calibrated_ranges(calib, r, method)));
   auto make_quant = [&](size_t k) {
-    return backend == "sim" ? runtime::make_sim_backend(model->n_threads(), recipe_plans[k])
-                            : runtime::make_npu_backend(model->n_threads(), recipe_plans[k]);
+    return backend == "sim" ? backend::make_sim_backend(model->n_threads(), recipe_plans[k])
+                            : backend::make_npu_backend(model->n_threads(), recipe_plans[k]);
   };
 
   for (const auto& im : images) {
     bar.update(done++ / work, "float " + im.path);
     Capture ref{{}, &order};
-    runtime::RecordingBackend rf(fb, false, std::ref(ref));
+    backend::RecordingBackend rf(fb, false, std::ref(ref));
     (void)run_vision(*model, rf, im);
     for (size_t k = 0; k < recipes.size(); ++k) {
       bar.update(done++ / work, recipes[k].name + " " + im.path);
       Capture got;
       auto qb = make_quant(k);
-      runtime::RecordingBackend rq(*qb, false, std::ref(got));
+      backend::RecordingBackend rq(*qb, false, std::ref(got));
       (void)run_vision(*model, rq, im);
       compare(recipes[k].name, ref.data, got.data);
     }
@@ -162,13 +162,13 @@ int cmd_quant_report(int argc, char** argv) {
     if (t.empty()) continue;
     bar.update(done++ / work, "float text");
     Capture ref{{}, &order};
-    runtime::RecordingBackend rf(fb, false, std::ref(ref));
+    backend::RecordingBackend rf(fb, false, std::ref(ref));
     const auto ref_logits = run_text(*model, rf, t);
     for (size_t k = 0; k < recipes.size(); ++k) {
       bar.update(done++ / work, recipes[k].name + " text");
       Capture got;
       auto qb = make_quant(k);
-      runtime::RecordingBackend rq(*qb, false, std::ref(got));
+      backend::RecordingBackend rq(*qb, false, std::ref(got));
       const auto q_logits = run_text(*model, rq, t, recipe_plans[k].get());
       compare(recipes[k].name, ref.data, got.data);
       logit_stats[recipes[k].name].add(ref_logits.data(), q_logits.data(), static_cast<int64_t>(t.size()),
@@ -217,13 +217,13 @@ int cmd_quant_report(int argc, char** argv) {
     std::cerr << "wrote " << records.size() << " records to " << out_json << "\n";
   }
   if (!plot_svg.empty()) {
-    report::LineChart chart{"SQNR per layer (" + backend + ")", "layer", "SQNR (dB)", order, {}};
+    format::LineChart chart{"SQNR per layer (" + backend + ")", "layer", "SQNR (dB)", order, {}};
     for (const auto& r : recipes) {
-      report::Series s{r.name, {}};
+      format::Series s{r.name, {}};
       for (const auto& layer : order) s.y.push_back(err[r.name][layer].sqnr_db());
       chart.series.push_back(std::move(s));
     }
-    const std::string svg = report::render_svg(chart);
+    const std::string svg = format::render_svg(chart);
     format::write_file_atomic(plot_svg, svg.data(), svg.size());
     std::cerr << "wrote " << plot_svg << "\n";
   }

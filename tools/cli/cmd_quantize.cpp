@@ -4,7 +4,7 @@
 #include "args.h"
 #include "common.h"
 #include "runtime/model_impl.h"
-#include "runtime/quantize_model.h"
+#include "convert/quantize_model.h"
 
 namespace autoneural::cli {
 
@@ -34,10 +34,10 @@ int cmd_quantize(int argc, char** argv) {
   auto progress = [&](double f, std::string_view what) { bar.update(f, what); };
   const auto sources = impl.sources();
   if (sources.size() == 2 && !mmproj_out.empty()) {
-    runtime::write_quantized_gguf(*sources[0], nullptr, *impl.plan, out, [&](double f, std::string_view w) { progress(f / 2, w); });
-    runtime::write_quantized_gguf(*sources[1], nullptr, *impl.plan, mmproj_out, [&](double f, std::string_view w) { progress(0.5 + f / 2, w); });
+    convert::write_quantized_gguf(*sources[0], nullptr, *impl.plan, out, [&](double f, std::string_view w) { progress(f / 2, w); });
+    convert::write_quantized_gguf(*sources[1], nullptr, *impl.plan, mmproj_out, [&](double f, std::string_view w) { progress(0.5 + f / 2, w); });
   } else {
-    runtime::write_quantized_gguf(*sources[0], sources.size() == 2 ? sources[1].get() : nullptr, *impl.plan, out, progress);
+    convert::write_quantized_gguf(*sources[0], sources.size() == 2 ? sources[1].get() : nullptr, *impl.plan, out, progress);
   }
   bar.finish();
   std::cerr << "wrote " << out << (mmproj_out.empty() ? "" : " and " + mmproj_out) << " (recipe " << impl.plan->recipe().name

@@ -6,7 +6,7 @@
 
 #include "common.h"
 #include "runtime/model_impl.h"
-#include "runtime/sequence_state.h"
+#include "backend/sequence_state.h"
 
 namespace autoneural::cli {
 
@@ -54,7 +54,7 @@ std::vector<PreparedImage> prepare_images(const Model& model, const std::vector<
   return out;
 }
 
-std::vector<float> run_vision(const Model& model, runtime::Backend& be, const PreparedImage& image) {
+std::vector<float> run_vision(const Model& model, backend::Backend& be, const PreparedImage& image) {
   const auto& impl = model.impl();
   const auto& enc = *impl.encoder;
   std::vector<float> tower(static_cast<size_t>(enc.tokens() * enc.out_channels()));
@@ -65,11 +65,11 @@ std::vector<float> run_vision(const Model& model, runtime::Backend& be, const Pr
   return out;
 }
 
-std::vector<float> run_text(const Model& model, runtime::Backend& be, const std::vector<int32_t>& tokens,
-                            const runtime::QuantPlan* plan) {
+std::vector<float> run_text(const Model& model, backend::Backend& be, const std::vector<int32_t>& tokens,
+                            const backend::QuantPlan* plan) {
   const auto& lm = *model.impl().lm;
   const int64_t n = static_cast<int64_t>(tokens.size());
-  runtime::SequenceState state(lm.state_shape(std::max<int64_t>(n, 1), runtime::CacheType::F32));
+  backend::SequenceState state(lm.state_shape(std::max<int64_t>(n, 1), backend::CacheType::F32));
   model::Lfm2Workspace ws;
   std::vector<float> logits(static_cast<size_t>(n * lm.config().n_vocab));
   if (plan) {

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "autoneural/llm.h"
-#include "runtime/backend.h"
-#include "runtime/quant_plan.h"
+#include "backend/backend.h"
+#include "backend/quant_plan.h"
 
 namespace autoneural::cli {
 
@@ -27,10 +27,10 @@ struct PreparedImage {
 std::vector<PreparedImage> prepare_images(const Model& model, const std::vector<std::string>& paths, int size);
 
 // Encoder and connector (when present) on `be`; returns the connector output (or the tower's without one).
-std::vector<float> run_vision(const Model& model, runtime::Backend& be, const PreparedImage& image);
+std::vector<float> run_vision(const Model& model, backend::Backend& be, const PreparedImage& image);
 // The language model over `tokens` from an empty state on `be`; logits of every position ([n][vocab]).
 // With a plan, tokens are looked up in its quantized embedding table (as Session does for sim/npu).
-std::vector<float> run_text(const Model& model, runtime::Backend& be, const std::vector<int32_t>& tokens,
-                            const runtime::QuantPlan* plan = nullptr);
+std::vector<float> run_text(const Model& model, backend::Backend& be, const std::vector<int32_t>& tokens,
+                            const backend::QuantPlan* plan = nullptr);
 
 }  // namespace autoneural::cli

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 enum class CacheType { F32, F16 };
 std::string_view cache_type_name(CacheType t);
@@ -65,4 +65,4 @@ class SequenceState {
   std::vector<KvLayer> kv_;
 };
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -14,11 +14,11 @@
 
 #include "autoneural/error.h"
 #include "kernels/matmul.h"
-#include "runtime/sequence_state.h"
+#include "backend/sequence_state.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
-class ThreadPool;
+
 
 struct Weight {
   std::string name;          // GGUF tensor name
@@ -55,7 +55,7 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
-  virtual ThreadPool& pool() = 0;
+  virtual kernels::ThreadPool& pool() = 0;
 
   // y[n][w.rows] = x[n][w.cols] · Wᵀ
   virtual void linear(const Weight& w, const float* x, int64_t n, float* y) = 0;
@@ -116,4 +116,4 @@ class Backend {
   }
 };
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

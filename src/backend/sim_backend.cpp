@@ -4,10 +4,10 @@
 #include <unordered_map>
 
 #include "autoneural/error.h"
-#include "runtime/float_backend.h"
-#include "runtime/quant_backend.h"
+#include "backend/float_backend.h"
+#include "backend/quant_backend.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 BackendKind parse_backend_kind(std::string_view name) {
   if (name == "float") return BackendKind::Float;
@@ -70,7 +70,7 @@ class SimBackend final : public Backend {
   SimBackend(int n_threads, std::shared_ptr<const QuantPlan> plan) : float_(n_threads), plan_(std::move(plan)) {}
 
   std::string_view name() const override { return "sim"; }
-  ThreadPool& pool() override { return float_.pool(); }
+  kernels::ThreadPool& pool() override { return float_.pool(); }
 
   void linear(const Weight& w, const float* x, int64_t n, float* y) override {
     const std::string site = site_of_weight(w.name);
@@ -271,4 +271,4 @@ std::unique_ptr<Backend> make_sim_backend(int n_threads, std::shared_ptr<const Q
   return std::make_unique<SimBackend>(n_threads, std::move(plan));
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -11,10 +11,10 @@
 #include "autoneural/error.h"
 #include "kernels/int_gemm.h"
 #include "quant/fixed_point.h"
-#include "runtime/quant_backend.h"
-#include "runtime/thread_pool.h"
+#include "backend/quant_backend.h"
+#include "kernels/thread_pool.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 namespace {
 
@@ -42,7 +42,7 @@ class NpuBackend final : public Backend {
   NpuBackend(int n_threads, std::shared_ptr<const QuantPlan> plan) : pool_(n_threads), plan_(std::move(plan)) {}
 
   std::string_view name() const override { return "npu"; }
-  ThreadPool& pool() override { return pool_; }
+  kernels::ThreadPool& pool() override { return pool_; }
 
   // ---- matmuls ------------------------------------------------------------------------------------------
   void linear(const Weight& w, const float* x, int64_t n, float* y) override {
@@ -572,7 +572,7 @@ class NpuBackend final : public Backend {
     return k;
   }
 
-  ThreadPool pool_;
+  kernels::ThreadPool pool_;
   std::shared_ptr<const QuantPlan> plan_;
   std::unordered_map<const float*, Codes> vectors_;
   std::unordered_map<std::string, KernelCodes> kernels_;
@@ -586,4 +586,4 @@ std::unique_ptr<Backend> make_npu_backend(int n_threads, std::shared_ptr<const Q
   return std::make_unique<NpuBackend>(n_threads, std::move(plan));
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -16,10 +16,10 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/backend.h"
-#include "runtime/quant_plan.h"
+#include "backend/backend.h"
+#include "backend/quant_plan.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 enum class BackendKind { Float, Sim, Npu };
 BackendKind parse_backend_kind(std::string_view name);  // float | sim | npu (Error otherwise)
@@ -50,4 +50,4 @@ void short_conv_window(const std::vector<float>& hist, const float* kernel, int6
 // Attention probabilities are unsigned Q15 codes: p = code / 32768, code <= 32767.
 inline constexpr int32_t kProbLevels = 32768;
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -1,4 +1,4 @@
-#include "model/lfm2_export.h"
+#include "convert/lfm2_export.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,12 +11,16 @@
 #include "format/mapped_file.h"
 #include "format/safetensors.h"
 #include "kernels/quantize.h"
-#include "model/export_util.h"
+#include "convert/export_util.h"
 #include "model/lfm2.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 
-namespace autoneural::model {
+namespace autoneural::convert {
+
+using namespace autoneural::model;  // the components whose files this writes
+using format::HfNameMapper;
+using format::WeightSource;
 
 namespace {
 
@@ -203,4 +207,4 @@ void make_random_lfm2(const Lfm2Config& config, TensorType target, const std::st
   if (progress) progress(1.0, "written");
 }
 
-}  // namespace autoneural::model
+}  // namespace autoneural::convert

@@ -11,10 +11,10 @@
 #include "format/tensor_type.h"
 #include "model/connector_config.h"
 #include "model/lfm2_config.h"
-#include "model/lfm2_export.h"
+#include "convert/lfm2_export.h"
 #include "model/mobilenetv5_config.h"
 
-namespace autoneural::model {
+namespace autoneural::convert {
 
 // general.name of random vision files starts with this.
 inline constexpr const char* kRandomVisionNamePrefix = "autoneural-random-";
@@ -43,7 +43,7 @@ struct RandomVisionOptions {
 
 // Random weights for `encoder` + a connector into `text_hidden`: AutoNeural's mlp2 (hidden = text_hidden),
 // or for llama.cpp's format the Gemma 3n embedder.
-void make_random_vision(const MobileNetV5Config& encoder, int64_t text_hidden, const RandomVisionOptions& options,
+void make_random_vision(const model::MobileNetV5Config& encoder, int64_t text_hidden, const RandomVisionOptions& options,
                         const std::string& out_path, const ProgressFn& progress = {});
 
 // A whole random AutoNeural model for benchmarks: the LFM2 text GGUF (make_random_lfm2, `seed`) and the
@@ -53,9 +53,9 @@ void make_random_vision(const MobileNetV5Config& encoder, int64_t text_hidden, c
 // holds the Gemma 3n embedder: `connector.kind` must then be Gemma3nEmbedder. The tower values are the
 // same in both flavours for the same seed, so both engines run identical tower weights.
 // Errors: the connector's input is not the encoder's MSFA width or its output not the text hidden size.
-void make_random_autoneural(const Lfm2Config& text, const MobileNetV5Config& vision, const ConnectorConfig& connector,
+void make_random_autoneural(const model::Lfm2Config& text, const model::MobileNetV5Config& vision, const model::ConnectorConfig& connector,
                             TensorType text_type, TensorType vision_type, const std::string& text_out,
                             const std::string& vision_out, uint64_t seed, bool llama_cpp_mmproj,
                             const ProgressFn& progress = {});
 
-}  // namespace autoneural::model
+}  // namespace autoneural::convert

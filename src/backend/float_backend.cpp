@@ -1,4 +1,4 @@
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "format/half.h"
 #include "kernels/ops.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 FloatBackend::FloatBackend(int n_threads) : pool_(n_threads) {}
 
@@ -145,4 +145,4 @@ void FloatBackend::attention_rounded(const KvLayer& cache, const AttentionShape&
   });
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-namespace autoneural::report {
+namespace autoneural::format {
 
 struct Series {
   std::string name;
@@ -19,4 +19,4 @@ struct LineChart {
 
 std::string render_svg(const LineChart& chart);
 
-}  // namespace autoneural::report
+}  // namespace autoneural::format

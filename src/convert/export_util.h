@@ -7,7 +7,7 @@
 
 #include "format/tensor_type.h"
 
-namespace autoneural::model {
+namespace autoneural::convert {
 
 inline bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -33,4 +33,4 @@ struct SplitMix {
   float uniform() { return static_cast<float>(static_cast<int64_t>(next() >> 11) * 0x1.0p-52 - 1.0); }
 };
 
-}  // namespace autoneural::model
+}  // namespace autoneural::convert

@@ -1,4 +1,4 @@
-#include "runtime/thread_pool.h"
+#include "kernels/thread_pool.h"
 
 #include <algorithm>
 
@@ -11,7 +11,7 @@
 #define AUTONEURAL_CPU_RELAX() ((void)0)
 #endif
 
-namespace autoneural::runtime {
+namespace autoneural::kernels {
 
 namespace {
 // About 50-100 microseconds of spinning before a worker goes to sleep: long enough to bridge the gap
@@ -94,4 +94,4 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   });
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::kernels

@@ -7,20 +7,20 @@
 #include <string>
 #include <string_view>
 
-#include "model/weight_source.h"
-#include "runtime/quant_plan.h"
+#include "format/weight_source.h"
+#include "backend/quant_plan.h"
 
-namespace autoneural::runtime {
+namespace autoneural::convert {
 
 // Tensors the backends use as integer weights (matrices, convolution and depthwise kernels): two or more
 // dimensions, several output channels and several inputs each. Norm weights, biases and layer scales stay
 // float (the npu quantizes them per tensor on the fly).
-bool is_quantizable_weight(const model::TensorRef& t);
+bool is_quantizable_weight(const format::TensorRef& t);
 
 // Writes `source` (a GGUF or an HF directory) quantized by `plan` to `out_path`, atomically. Metadata of a
 // GGUF source is copied; `extra_source` (may be null) is merged in as well (a vision file → one merged GGUF).
-void write_quantized_gguf(const model::WeightSource& source, const model::WeightSource* extra_source,
-                          const QuantPlan& plan, const std::string& out_path,
+void write_quantized_gguf(const format::WeightSource& source, const format::WeightSource* extra_source,
+                          const backend::QuantPlan& plan, const std::string& out_path,
                           const std::function<void(double, std::string_view)>& progress = {});
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::convert

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-namespace autoneural::runtime {
+namespace autoneural::kernels {
 
 class ThreadPool {
  public:
@@ -47,4 +47,4 @@ class ThreadPool {
   std::atomic<int> sleepers_{0};
 };
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::kernels

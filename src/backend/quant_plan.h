@@ -17,19 +17,19 @@
 #include <utility>
 #include <vector>
 
-#include "model/weight_source.h"
+#include "format/weight_source.h"
 #include "quant/activation.h"
 #include "quant/calibration.h"
 #include "quant/scheme.h"
 #include "quant/weight_quant.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 using ActRanges = std::map<std::string, std::pair<float, float>, std::less<>>;
 
 class QuantPlan {
  public:
-  QuantPlan(quant::Recipe recipe, std::vector<std::shared_ptr<const model::WeightSource>> sources, ActRanges ranges);
+  QuantPlan(quant::Recipe recipe, std::vector<std::shared_ptr<const format::WeightSource>> sources, ActRanges ranges);
 
   const quant::Recipe& recipe() const { return recipe_; }
   const ActRanges& ranges() const { return ranges_; }
@@ -53,10 +53,10 @@ class QuantPlan {
   const std::pair<float, float>* range(std::string_view point) const;
 
  private:
-  const model::TensorRef* find(std::string_view tensor, const model::WeightSource** owner) const;
+  const format::TensorRef* find(std::string_view tensor, const format::WeightSource** owner) const;
 
   quant::Recipe recipe_;
-  std::vector<std::shared_ptr<const model::WeightSource>> sources_;
+  std::vector<std::shared_ptr<const format::WeightSource>> sources_;
   ActRanges ranges_;
   mutable std::mutex mutex_;
   mutable std::unordered_map<std::string, std::unique_ptr<quant::QuantizedMatrix>> weights_;
@@ -76,16 +76,16 @@ struct StoredQuantization {
   std::optional<quant::Recipe> recipe;
   ActRanges ranges;
 };
-StoredQuantization read_stored_quantization(const model::WeightSource& source);
+StoredQuantization read_stored_quantization(const format::WeightSource& source);
 
 // The activation ranges a recipe uses from a calibration: per point the 16- or 8-bit choice of `method`,
 // by the bit width the recipe gives that point's component.
 ActRanges calibrated_ranges(const quant::Calibration& calib, const quant::Recipe& recipe, quant::RangeMethod method);
 // Error naming both fingerprints when `calib` (read from `path`) was recorded on another model.
-void check_calibration(const quant::Calibration& calib, const std::vector<std::shared_ptr<const model::WeightSource>>& sources,
+void check_calibration(const quant::Calibration& calib, const std::vector<std::shared_ptr<const format::WeightSource>>& sources,
                        const std::string& path);
 
 // A fingerprint of a model's tensor names and shapes (all its files), to tell calibration files apart.
-std::string model_fingerprint(const std::vector<std::shared_ptr<const model::WeightSource>>& sources);
+std::string model_fingerprint(const std::vector<std::shared_ptr<const format::WeightSource>>& sources);
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -6,9 +6,9 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/ops.h"
-#include "runtime/float_backend.h"
+#include "backend/float_backend.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 namespace {
 // Output pixels per im2col chunk: large enough for the matmul to run at full speed, small enough that the
@@ -175,4 +175,4 @@ void FloatBackend::resize2d(std::string_view, const float* x, int64_t in_h, int6
   });
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

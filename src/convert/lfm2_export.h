@@ -10,13 +10,13 @@
 
 #include "format/tensor_type.h"
 #include "model/lfm2_config.h"
-#include "model/weight_source.h"
+#include "format/weight_source.h"
 
 namespace autoneural::format {
 class GgufWriter;
 }
 
-namespace autoneural::model {
+namespace autoneural::convert {
 
 // general.name of every make-model file starts with this, so tools can say that its output is noise.
 inline constexpr const char* kRandomModelNamePrefix = "lfm2-random-";
@@ -33,7 +33,7 @@ TensorType lfm2_storage_type(std::string_view gguf_name, const std::vector<int64
 // config nests it under text_config) into `w`: general.* and lfm2.* keys, the vocabulary, the tensors.
 // Tensors that `other_part` maps (the vision half) are skipped; any other unknown tensor is an Error.
 void add_lfm2_from_hf(const std::string& hf_dir, format::GgufWriter& w, TensorType target, const ProgressFn& progress,
-                      HfNameMapper other_part);
+                      format::HfNameMapper other_part);
 
 // Hugging Face directory (config.json, safetensors, tokenizer.json) → GGUF, written atomically.
 void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, TensorType target,
@@ -41,7 +41,7 @@ void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_p
 
 // A random-weight LFM2 of `config`'s shape with a synthetic byte-level BPE vocabulary of n_vocab
 // tokens, weights drawn from a seeded generator (the same seed gives the same file).
-void make_random_lfm2(const Lfm2Config& config, TensorType target, const std::string& out_path, uint64_t seed,
+void make_random_lfm2(const model::Lfm2Config& config, TensorType target, const std::string& out_path, uint64_t seed,
                       const ProgressFn& progress = {});
 
-}  // namespace autoneural::model
+}  // namespace autoneural::convert

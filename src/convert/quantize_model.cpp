@@ -1,4 +1,4 @@
-#include "runtime/quantize_model.h"
+#include "convert/quantize_model.h"
 
 #include <cstring>
 #include <set>
@@ -7,16 +7,18 @@
 #include "format/gguf.h"
 #include "kernels/quantize.h"
 
-namespace autoneural::runtime {
+namespace autoneural::convert {
 
-bool is_quantizable_weight(const model::TensorRef& t) {
+using namespace autoneural::backend;  // the quantization plan this writes
+
+bool is_quantizable_weight(const format::TensorRef& t) {
   if (t.ne.size() < 2 || t.ne.back() < 2) return false;
   int64_t cols = 1;
   for (size_t i = 0; i + 1 < t.ne.size(); ++i) cols *= t.ne[i];
   return cols >= 2;
 }
 
-void write_quantized_gguf(const model::WeightSource& source, const model::WeightSource* extra,
+void write_quantized_gguf(const format::WeightSource& source, const format::WeightSource* extra,
                           const QuantPlan& plan, const std::string& out_path,
                           const std::function<void(double, std::string_view)>& progress) {
   format::GgufWriter w;
@@ -41,12 +43,12 @@ void write_quantized_gguf(const model::WeightSource& source, const model::Weight
     w.set(kQuantActPointsKey, format::GgufValue::make_string_array(points));
     w.set(kQuantActRangesKey, format::GgufValue::make_f32_array(ranges));
   }
-  std::vector<const model::TensorRef*> all;
+  std::vector<const format::TensorRef*> all;
   for (const auto* s : {&source, extra})
     if (s)
       for (const auto& [name, t] : s->tensors()) all.push_back(&t);
   size_t done = 0;
-  for (const model::TensorRef* t : all) {
+  for (const format::TensorRef* t : all) {
     if (progress) progress(static_cast<double>(done++) / static_cast<double>(all.size()), t->name);
     if (!is_quantizable_weight(*t)) {
       // Vectors: kept in their stored type when it is float, else widened to F32.
@@ -72,4 +74,4 @@ void write_quantized_gguf(const model::WeightSource& source, const model::Weight
   w.write(out_path);
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::convert

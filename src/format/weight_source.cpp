@@ -1,10 +1,10 @@
-#include "model/weight_source.h"
+#include "format/weight_source.h"
 
 #include <filesystem>
 
 #include "autoneural/error.h"
 
-namespace autoneural::model {
+namespace autoneural::format {
 
 int64_t TensorRef::n_elements() const {
   int64_t n = 1;
@@ -81,4 +81,4 @@ const TensorRef& WeightSource::require(std::string_view gguf_name, const std::ve
   return *t;
 }
 
-}  // namespace autoneural::model
+}  // namespace autoneural::format

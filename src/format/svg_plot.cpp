@@ -1,4 +1,4 @@
-#include "report/svg_plot.h"
+#include "format/svg_plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <limits>
 #include <sstream>
 
-namespace autoneural::report {
+namespace autoneural::format {
 
 namespace {
 
@@ -105,4 +105,4 @@ std::string render_svg(const LineChart& c) {
   return o.str();
 }
 
-}  // namespace autoneural::report
+}  // namespace autoneural::format

@@ -1,8 +1,8 @@
-#include "runtime/sequence_state.h"
+#include "backend/sequence_state.h"
 
 #include <algorithm>
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 std::string_view cache_type_name(CacheType t) { return t == CacheType::F32 ? "f32" : "f16"; }
 
@@ -50,4 +50,4 @@ size_t SequenceState::kv_bytes_per_token(const StateShape& s) {
   return n_attn * 2 * static_cast<size_t>(s.n_head_kv * s.head_dim) * elem;
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -1,4 +1,4 @@
-#include "model/vision_export.h"
+#include "convert/vision_export.h"
 
 #include <cmath>
 #include <filesystem>
@@ -7,11 +7,15 @@
 #include "format/gguf.h"
 #include "format/safetensors.h"
 #include "kernels/quantize.h"
-#include "model/export_util.h"
+#include "convert/export_util.h"
 #include "model/mobilenetv5.h"
 #include "model/vision_loader.h"
 
-namespace autoneural::model {
+namespace autoneural::convert {
+
+using namespace autoneural::model;  // the components whose files this writes
+using format::HfNameMapper;
+using format::WeightSource;
 
 namespace {
 
@@ -304,4 +308,4 @@ void make_random_autoneural(const Lfm2Config& text, const MobileNetV5Config& vis
   write_random_vision(vision, connector, o, vision_out, part(split, 1.0));
 }
 
-}  // namespace autoneural::model
+}  // namespace autoneural::convert

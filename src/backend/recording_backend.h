@@ -1,21 +1,28 @@
-// The default backend: float32 activations, weights used in place in their file format, SIMD kernels
-// chosen at run time (src/kernels/dispatch.h).
+// A Backend that runs another one and watches it: activation statistics per quantization point (what
+// `autoneural calibrate` records) and per-layer outputs (what `quant-report` compares).
 #pragma once
 
-#include <memory>
-#include <vector>
+#include <functional>
+#include <map>
+#include <string>
 
-#include "runtime/backend.h"
-#include "runtime/thread_pool.h"
+#include "quant/calibration.h"
+#include "backend/backend.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
-class FloatBackend : public Backend {
+class RecordingBackend final : public Backend {
  public:
-  explicit FloatBackend(int n_threads);
+  using LayerFn = std::function<void(std::string_view layer, const float* data, int64_t rows, int64_t dim)>;
+  // inner: the backend that computes. record_ranges: collect RangeStats for every quantization point (see
+  // quant_plan.h for the names). on_layer: called at every Backend::observe.
+  RecordingBackend(Backend& inner, bool record_ranges, LayerFn on_layer = {});
 
-  std::string_view name() const override { return "float"; }
-  ThreadPool& pool() override { return pool_; }
+  const std::map<std::string, quant::RangeStats>& stats() const { return stats_; }
+
+  std::string_view name() const override { return inner_.name(); }
+  kernels::ThreadPool& pool() override { return inner_.pool(); }
+  void observe(std::string_view layer, const float* data, int64_t rows, int64_t dim) override;
 
   void linear(const Weight& w, const float* x, int64_t n, float* y) override;
   void rms_norm(std::string_view site, const float* x, const float* weight, int64_t n, int64_t dim, float eps,
@@ -30,8 +37,6 @@ class FloatBackend : public Backend {
                 int64_t pos0, int64_t n) override;
   void attention(std::string_view site, const KvLayer& cache, const AttentionShape& shape, const float* q,
                  int64_t pos0, int64_t n, float* out) override;
-
-  // Vision ops (float_backend_vision.cpp).
   void conv2d(const Weight& w, const float* bias, const float* x, const ConvGeometry& g, float* y) override;
   void depthwise_conv2d(std::string_view site, const float* kernel, const float* x, const ConvGeometry& g,
                         float* y) override;
@@ -40,20 +45,16 @@ class FloatBackend : public Backend {
   void add_bias(std::string_view site, float* x, const float* bias, int64_t n, int64_t dim) override;
   void attention_mqa(std::string_view site, const float* q, int64_t n_q, int64_t n_head, const float* k,
                      const float* v, int64_t n_kv, int64_t head_dim, float scale, float* out) override;
-  // attention_mqa with the probabilities rounded to multiples of 1/prob_levels (0: not rounded), for the
-  // sim backend.
-  void attention_mqa_rounded(const float* q, int64_t n_q, int64_t n_head, const float* k, const float* v,
-                             int64_t n_kv, int64_t head_dim, float scale, int32_t prob_levels, float* out);
-  // Causal attention of the same kind (see attention()).
-  void attention_rounded(const KvLayer& cache, const AttentionShape& shape, const float* q, int64_t pos0, int64_t n,
-                         int32_t prob_levels, float* out);
   void resize2d(std::string_view site, const float* x, int64_t in_h, int64_t in_w, int64_t channels, int64_t out_h,
                 int64_t out_w, ResizeKind kind, float* y) override;
 
  private:
-  std::vector<float> im2col_;
-  ThreadPool pool_;
-  kernels::MatmulScratch scratch_;
+  void record(const std::string& point, const float* x, int64_t n);
+
+  Backend& inner_;
+  bool record_;
+  LayerFn on_layer_;
+  std::map<std::string, quant::RangeStats> stats_;
 };
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -17,7 +17,7 @@
 #include "format/safetensors.h"
 #include "format/tensor_type.h"
 
-namespace autoneural::model {
+namespace autoneural::format {
 
 struct TensorRef {
   std::string name;              // GGUF name
@@ -59,4 +59,4 @@ class WeightSource {
 // Shape as text for messages: [2048, 8192].
 std::string shape_string(const std::vector<int64_t>& ne);
 
-}  // namespace autoneural::model
+}  // namespace autoneural::format

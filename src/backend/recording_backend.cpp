@@ -1,10 +1,10 @@
-#include "runtime/recording_backend.h"
+#include "backend/recording_backend.h"
 
 #include <vector>
 
-#include "runtime/quant_backend.h"
+#include "backend/quant_backend.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
 RecordingBackend::RecordingBackend(Backend& inner, bool record_ranges, LayerFn on_layer)
     : inner_(inner), record_(record_ranges), on_layer_(std::move(on_layer)) {}
@@ -132,4 +132,4 @@ void RecordingBackend::resize2d(std::string_view site, const float* x, int64_t i
   record(std::string(site), y, out_h * out_w * channels);
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend

@@ -1,4 +1,4 @@
-#include "runtime/quant_plan.h"
+#include "backend/quant_plan.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -6,13 +6,13 @@
 
 #include "autoneural/error.h"
 
-namespace autoneural::runtime {
+namespace autoneural::backend {
 
-QuantPlan::QuantPlan(quant::Recipe recipe, std::vector<std::shared_ptr<const model::WeightSource>> sources,
+QuantPlan::QuantPlan(quant::Recipe recipe, std::vector<std::shared_ptr<const format::WeightSource>> sources,
                      ActRanges ranges)
     : recipe_(std::move(recipe)), sources_(std::move(sources)), ranges_(std::move(ranges)) {}
 
-const model::TensorRef* QuantPlan::find(std::string_view tensor, const model::WeightSource** owner) const {
+const format::TensorRef* QuantPlan::find(std::string_view tensor, const format::WeightSource** owner) const {
   for (const auto& s : sources_)
     if (const auto* t = s->find(tensor)) {
       if (owner) *owner = s.get();
@@ -24,7 +24,7 @@ const model::TensorRef* QuantPlan::find(std::string_view tensor, const model::We
 bool QuantPlan::has_tensor(std::string_view tensor) const { return find(tensor, nullptr) != nullptr; }
 
 quant::WeightScheme QuantPlan::weight_scheme(std::string_view tensor) const {
-  const model::WeightSource* owner = nullptr;
+  const format::WeightSource* owner = nullptr;
   if (find(tensor, &owner) && owner->gguf())
     if (auto s = owner->gguf()->get_string(quant_scheme_key(tensor))) return quant::parse_weight_scheme(*s);
   return recipe_.weights_for(tensor);
@@ -34,8 +34,8 @@ const quant::QuantizedMatrix& QuantPlan::weight(std::string_view tensor) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string key(tensor);
   if (auto it = weights_.find(key); it != weights_.end()) return *it->second;
-  const model::WeightSource* owner = nullptr;
-  const model::TensorRef* t = find(tensor, &owner);
+  const format::WeightSource* owner = nullptr;
+  const format::TensorRef* t = find(tensor, &owner);
   if (!t) throw Error("quantization: no tensor named " + key);
   // Output channels are the slowest dimension (a conv weight [k, k, in, out] is `out` rows of in·k²).
   const int64_t rows = t->ne.empty() ? 1 : t->ne.back();
@@ -94,7 +94,7 @@ quant::ActEncoding QuantPlan::encoding(std::string_view point, const float* data
   return quant::encoding_for_range(lo, hi, scheme);
 }
 
-StoredQuantization read_stored_quantization(const model::WeightSource& source) {
+StoredQuantization read_stored_quantization(const format::WeightSource& source) {
   StoredQuantization sq;
   const auto* g = source.gguf();
   if (!g) return sq;
@@ -123,7 +123,7 @@ ActRanges calibrated_ranges(const quant::Calibration& calib, const quant::Recipe
   return out;
 }
 
-void check_calibration(const quant::Calibration& calib, const std::vector<std::shared_ptr<const model::WeightSource>>& sources,
+void check_calibration(const quant::Calibration& calib, const std::vector<std::shared_ptr<const format::WeightSource>>& sources,
                        const std::string& path) {
   const std::string fp = model_fingerprint(sources);
   if (calib.fingerprint != fp)
@@ -131,7 +131,7 @@ void check_calibration(const quant::Calibration& calib, const std::vector<std::s
                 (calib.model_name.empty() ? "" : ", recorded on " + calib.model_name) + ")");
 }
 
-std::string model_fingerprint(const std::vector<std::shared_ptr<const model::WeightSource>>& sources) {
+std::string model_fingerprint(const std::vector<std::shared_ptr<const format::WeightSource>>& sources) {
   // FNV-1a over "name:ne0,ne1,...;" of every tensor in name order, whichever file holds it (a merged
   // GGUF and a text + vision pair of the same model agree). Shapes only: quantizing keeps the fingerprint.
   std::map<std::string_view, const std::vector<int64_t>*> all;
@@ -152,4 +152,4 @@ std::string model_fingerprint(const std::vector<std::shared_ptr<const model::Wei
   return buf;
 }
 
-}  // namespace autoneural::runtime
+}  // namespace autoneural::backend
