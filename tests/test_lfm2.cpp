@@ -154,7 +154,7 @@ TEST(Lfm2, EmbeddingRowsOfTheTableReproduceTheTokenPath) {
   Session by_id(model, f32_cache()), by_row(model, f32_cache());
   const auto want = by_id.decode(tokens, true);
   std::vector<float> rows(tokens.size() * 128);
-  model->impl().lm->embed(tokens.data(), static_cast<int64_t>(tokens.size()), rows.data());
+  runtime::impl_of(*model).lm->embed(tokens.data(), static_cast<int64_t>(tokens.size()), rows.data());
   EXPECT_EQ(by_row.decode_embeddings(rows, true), want);
 }
 

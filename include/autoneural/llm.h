@@ -42,6 +42,7 @@ struct ModelInfo {
   std::string name;           // general.name (or the directory name)
   bool random_weights = false;  // written by `autoneural make-model`: the text it produces is meaningless
   std::string path;
+  std::string checkpoint;     // what the path holds: "LFM2 GGUF", "Hugging Face AutoNeural directory", ...
   std::string weight_type;    // most common matrix type, e.g. "q4_0"
   int64_t n_params = 0;
   size_t file_bytes = 0;
@@ -90,9 +91,9 @@ class Model {
   std::vector<int32_t> tokenize_with_images(std::string_view text, bool add_special, int* n_images = nullptr) const;
 
   struct Impl;
-  const Impl& impl() const { return *impl_; }
 
  private:
+  friend struct ModelAccess;  // the library's own code reaches the internals through it
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
@@ -163,6 +164,9 @@ class Session {
   // The same with images for the prompt's placeholder runs (see decode_with_images).
   GenerateResult generate(std::span<const int32_t> prompt, std::span<const ImageEmbedding> images,
                           const GenerateOptions& options, const std::function<bool(std::string_view)>& on_text = {});
+
+  // Encodes an image (as Model::encode_image) with this session's backend and threads.
+  ImageEmbedding encode_image(const Image& image, const ImageOptions& options = {});
 
   int64_t n_past() const;
   int64_t n_ctx() const;

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "autoneural/error.h"
+
 namespace autoneural {
 
 // A decoded 8-bit RGB image, rows top to bottom, 3 bytes per pixel.
@@ -26,6 +28,19 @@ struct Image {
   // Raw pixels: channels 1 (gray), 3 (RGB) or 4 (RGBA, alpha dropped); stride 0 = width*channels.
   static Image from_pixels(const uint8_t* data, int width, int height, int channels, size_t stride = 0);
 };
+
+// Encoder input sides: positive multiples of 32 pixels (the encoder's total stride), at most 4096.
+inline constexpr int kImageSideMultiple = 32;
+inline constexpr int kMaxImageSide = 4096;
+constexpr bool is_valid_image_side(int64_t side) {
+  return side > 0 && side % kImageSideMultiple == 0 && side <= kMaxImageSide;
+}
+// Error ("<what> of HxW: both sides must be positive multiples of 32, at most 4096") unless both are valid.
+inline void check_image_sides(int64_t height, int64_t width, const std::string& what) {
+  if (!is_valid_image_side(height) || !is_valid_image_side(width))
+    throw Error(what + " of " + std::to_string(height) + "x" + std::to_string(width) + ": both sides must be positive " +
+                "multiples of " + std::to_string(kImageSideMultiple) + ", at most " + std::to_string(kMaxImageSide));
+}
 
 struct ImageOptions {
   int size = 0;           // square input size in pixels, multiple of 32; 0: the model's own (e.g. 768)

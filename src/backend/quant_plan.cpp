@@ -23,13 +23,6 @@ const format::TensorRef* QuantPlan::find(std::string_view tensor, const format::
 
 bool QuantPlan::has_tensor(std::string_view tensor) const { return find(tensor, nullptr) != nullptr; }
 
-quant::WeightScheme QuantPlan::weight_scheme(std::string_view tensor) const {
-  const format::WeightSource* owner = nullptr;
-  if (find(tensor, &owner) && owner->gguf())
-    if (auto s = owner->gguf()->get_string(quant_scheme_key(tensor))) return quant::parse_weight_scheme(*s);
-  return recipe_.weights_for(tensor);
-}
-
 const quant::QuantizedMatrix& QuantPlan::weight(std::string_view tensor) const {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string key(tensor);

@@ -41,7 +41,6 @@ class QuantPlan {
   bool has_tensor(std::string_view tensor) const;
   // Its dequantized values (rows × cols floats), for the sim backend.
   const std::vector<float>& dequantized(std::string_view tensor) const;
-  quant::WeightScheme weight_scheme(std::string_view tensor) const;
 
   // Token embedding rows from the quantized table (what an NPU graph is fed): rows of `dim`.
   void embed_tokens(const int32_t* tokens, int64_t n, int64_t dim, float* out) const;

@@ -4,7 +4,6 @@
 
 namespace autoneural::backend {
 
-std::string_view cache_type_name(CacheType t) { return t == CacheType::F32 ? "f32" : "f16"; }
 
 SequenceState::SequenceState(const StateShape& shape) : shape_(shape) {
   conv_.resize(shape.n_layers);

@@ -13,7 +13,6 @@
 namespace autoneural::backend {
 
 enum class CacheType { F32, F16 };
-std::string_view cache_type_name(CacheType t);
 
 struct StateShape {
   int64_t n_layers = 0;

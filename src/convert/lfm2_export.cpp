@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "autoneural/error.h"
 #include "format/gguf.h"
-#include "format/mapped_file.h"
 #include "format/safetensors.h"
 #include "kernels/quantize.h"
 #include "convert/export_util.h"
@@ -105,15 +103,12 @@ TensorType lfm2_storage_type(std::string_view name, const std::vector<int64_t>& 
   return target;
 }
 
-void add_lfm2_from_hf(const std::string& hf_dir, format::GgufWriter& w, TensorType target, const ProgressFn& progress,
-                      HfNameMapper other_part) {
-  const std::string cfg_path = (std::filesystem::path(hf_dir) / "config.json").string();
-  std::string cfg_text = format::read_text_file(cfg_path);
-  // An AutoNeural directory nests the language model's configuration under text_config.
-  const auto j = nlohmann::json::parse(cfg_text, nullptr, false);
-  if (j.is_object() && j.contains("text_config") && j["text_config"].is_object()) cfg_text = j["text_config"].dump();
-  const Lfm2Config config = lfm2_config_from_hf_json(cfg_text, cfg_path);
-  const tokenizer::VocabData vocab = tokenizer::vocab_from_hf_dir(hf_dir);
+void add_lfm2_from_hf(const Checkpoint& checkpoint, format::GgufWriter& w, TensorType target,
+                      const ProgressFn& progress, HfNameMapper other_part) {
+  if (checkpoint.is_gguf()) throw Error(checkpoint.path() + " is a GGUF file, not a Hugging Face directory");
+  const std::string& hf_dir = checkpoint.path();
+  const Lfm2Config& config = checkpoint.text_config();
+  const tokenizer::VocabData vocab = checkpoint.vocab();
   const auto st = format::SafetensorsModel::open_dir(hf_dir);
 
   write_general(w, std::filesystem::path(hf_dir).filename().string(), target);
@@ -147,7 +142,7 @@ void add_lfm2_from_hf(const std::string& hf_dir, format::GgufWriter& w, TensorTy
 void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, TensorType target,
                              const ProgressFn& progress) {
   format::GgufWriter w;
-  add_lfm2_from_hf(hf_dir, w, target, progress, nullptr);
+  add_lfm2_from_hf(*Checkpoint::open(hf_dir), w, target, progress, nullptr);
   w.write(out_path);
 }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "format/tensor_type.h"
+#include "model/checkpoint.h"
 #include "model/lfm2_config.h"
 #include "format/weight_source.h"
 
@@ -32,7 +33,9 @@ TensorType lfm2_storage_type(std::string_view gguf_name, const std::vector<int64
 // The language model of a Hugging Face directory (LFM2, or the text half of an AutoNeural directory, whose
 // config nests it under text_config) into `w`: general.* and lfm2.* keys, the vocabulary, the tensors.
 // Tensors that `other_part` maps (the vision half) are skipped; any other unknown tensor is an Error.
-void add_lfm2_from_hf(const std::string& hf_dir, format::GgufWriter& w, TensorType target, const ProgressFn& progress,
+// The language model of a Hugging Face directory (`other_part` names the tensors of its vision half, which
+// are skipped) as GGUF metadata and tensors in `w`.
+void add_lfm2_from_hf(const model::Checkpoint& checkpoint, format::GgufWriter& w, TensorType target, const ProgressFn& progress,
                       format::HfNameMapper other_part);
 
 // Hugging Face directory (config.json, safetensors, tokenizer.json) → GGUF, written atomically.

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "autoneural/error.h"
+#include "autoneural/vision.h"
 #include "format/gguf.h"
 #include "format/safetensors.h"
 #include "kernels/quantize.h"
@@ -20,11 +21,6 @@ using format::WeightSource;
 namespace {
 
 using format::GgufValue;
-
-std::optional<std::string> vision_name(std::string_view hf) {
-  if (auto n = mobilenetv5_hf_to_gguf_name(hf)) return n;
-  return connector_hf_to_gguf_name(hf);
-}
 
 bool is_depthwise(const std::vector<int64_t>& ne) { return ne.size() == 4 && ne[2] == 1 && ne[0] > 1; }
 
@@ -60,14 +56,18 @@ StoredShape vision_storage(std::string_view name, const std::vector<int64_t>& ne
 
 void convert_autoneural_hf(const std::string& hf_dir, const std::string& text_out, const std::string& vision_out,
                            TensorType text_type, TensorType vision_type, const ProgressFn& progress) {
-  auto src = WeightSource::open(hf_dir, &vision_name);
-  const VisionFileInfo info = read_vision_metadata(*src);
+  const auto checkpoint = Checkpoint::open(hf_dir);
+  if (checkpoint->kind() != CheckpointKind::HfAutoNeural)
+    throw Error(hf_dir + " is a " + checkpoint_kind_name(checkpoint->kind()) +
+                ", not a Hugging Face AutoNeural directory with a language model");
+  const auto src = checkpoint->vision_weights();
+  const VisionFileInfo& info = checkpoint->vision();
   auto part = [&](double lo, double hi) -> ProgressFn {
     if (!progress) return {};
     return [=, &progress](double f, std::string_view what) { progress(lo + (hi - lo) * f, what); };
   };
   format::GgufWriter text;
-  add_lfm2_from_hf(hf_dir, text, text_type, part(0.0, 0.5), &vision_name);
+  add_lfm2_from_hf(*checkpoint, text, text_type, part(0.0, 0.5), &autoneural_vision_hf_to_gguf_name);
   format::GgufWriter vision_only;
   format::GgufWriter& w = vision_out.empty() ? text : vision_only;
   if (!vision_out.empty()) {
@@ -105,7 +105,7 @@ void check_random_vision(const MobileNetV5Config& enc, const ConnectorConfig& co
     throw Error("connector widths must be positive");
   if (o.llama_cpp_mmproj && conn.kind != ConnectorKind::Gemma3nEmbedder)
     throw Error("llama.cpp's gemma3nv mmproj holds the Gemma 3n embedder; an mlp2 connector cannot be written in it");
-  if (o.image_size <= 0 || o.image_size % 32 != 0) throw Error("image size must be a positive multiple of 32");
+  check_image_sides(o.image_size, o.image_size, "image size");
 }
 
 // The random vision file of make_random_vision / make_random_autoneural. The tower's tensors are drawn in

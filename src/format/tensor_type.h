@@ -35,8 +35,5 @@ std::optional<TensorType> parse_tensor_type(std::string_view name);  // "f32", "
 
 // Bytes of one row of `n_elems` elements; requires n_elems % block_elems == 0 (checked by callers).
 size_t row_bytes(TensorType type, int64_t n_elems);
-inline bool is_quantized(TensorType t) {
-  return t != TensorType::F32 && t != TensorType::F16 && t != TensorType::BF16;
-}
 
 }  // namespace autoneural

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "autoneural/error.h"
+#include "autoneural/vision.h"
 #include "model/weight_loading.h"
 
 namespace autoneural::model {
@@ -291,9 +292,7 @@ void MobileNetV5::Block::forward(Backend& be, float eps, Map& x, Map& t0, Map& t
 
 void MobileNetV5::encode(Backend& be, const float* pixels, int64_t h, int64_t w, float* out, const FeatureTap& tap) const {
   const auto& c = config_;
-  if (h <= 0 || w <= 0 || h % 32 != 0 || w % 32 != 0 || h > 4096 || w > 4096)
-    throw Error("MobileNetV5 input of " + std::to_string(h) + "x" + std::to_string(w) +
-                ": both sides must be positive multiples of 32, at most 4096");
+  check_image_sides(h, w, "MobileNetV5 input");
   auto emit = [&](std::string_view name, const Map& m) {
     if (tap) tap(name, m.ptr(), m.h, m.w, m.c);
   };

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "autoneural/vision.h"
 #include "format/gguf.h"
 
 namespace autoneural::model {
@@ -196,7 +197,7 @@ void MobileNetV5Config::validate() const {
   if (msfa_output_resolution <= 0 || msfa_output_resolution > 1024) fail("MSFA output resolution");
   if (!(msfa_expansion > 0)) fail("MSFA expansion");
   if (!(eps > 0)) fail("norm epsilon must be positive");
-  if (image_size <= 0 || image_size % 32 != 0 || image_size > 4096) fail("image size must be a multiple of 32");
+  check_image_sides(image_size, image_size, "image size");
   for (const auto& s : stages)
     for (const auto& b : s)
       if (b.kind == VisionBlockKind::MobileAttention && b.out_channels != 0 && b.heads * b.key_dim <= 0)

@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "autoneural/vision.h"
 #include "format/gguf.h"
 #include "format/mapped_file.h"
+#include "model/checkpoint.h"
 
 namespace autoneural::model {
 
@@ -17,9 +19,9 @@ int32_t checked_id(int64_t v, const std::string& what, const std::string& label)
   return static_cast<int32_t>(v);
 }
 
-VisionFileInfo from_hf_dir(const std::string& dir) {
-  const std::string cfg_path = (std::filesystem::path(dir) / "config.json").string();
-  const auto j = nlohmann::json::parse(format::read_text_file(cfg_path), nullptr, false);
+}  // namespace
+
+VisionFileInfo vision_info_from_hf_config(const nlohmann::json& j, const std::string& dir, const std::string& cfg_path) {
   if (!j.is_object() || !j.contains("vision_config") || !j["vision_config"].is_object())
     throw Error(cfg_path + ": no vision_config (not an AutoNeural vision-language model)");
   VisionFileInfo info;
@@ -61,8 +63,8 @@ VisionFileInfo from_hf_dir(const std::string& dir) {
     try {
       if (p.contains("size") && p["size"].is_object()) {
         const int h = p["size"].value("height", 0), w = p["size"].value("width", 0);
-        if (h != w || h <= 0 || h % 32 != 0)
-          throw Error("size must be square and a multiple of 32, got " + std::to_string(h) + "x" + std::to_string(w));
+        if (h != w) throw Error("size must be square, got " + std::to_string(h) + "x" + std::to_string(w));
+        check_image_sides(h, w, "size");
         info.preprocess.image_size = h;
       }
       if (p.value("do_rescale", true) && std::abs(p.value("rescale_factor", 1.0 / 255) - 1.0 / 255) > 1e-9)
@@ -85,10 +87,12 @@ VisionFileInfo from_hf_dir(const std::string& dir) {
   return info;
 }
 
+namespace {
+
 void read_preprocess(const format::GgufFile& f, const char* size_key, const char* mean_key, const char* std_key,
                      VisionPreprocessConfig& p) {
   if (auto s = f.get_int(size_key)) {
-    if (*s <= 0 || *s % 32 != 0 || *s > 4096) throw Error(f.path() + ": " + size_key + " must be a multiple of 32");
+    check_image_sides(*s, *s, f.path() + ": " + size_key);
     p.image_size = static_cast<int>(*s);
   }
   auto triple = [&](const char* key, std::array<float, 3>& out, bool positive) {
@@ -153,8 +157,7 @@ VisionFileInfo from_llama_cpp_mmproj(const format::WeightSource& src) {
   const auto& f = *src.gguf();
   VisionFileInfo info;
   const int64_t image_size = f.get_int("clip.vision.image_size").value_or(768);
-  if (image_size <= 0 || image_size % 32 != 0 || image_size > 4096)
-    throw Error(f.path() + ": clip.vision.image_size must be a multiple of 32");
+  check_image_sides(image_size, image_size, f.path() + ": clip.vision.image_size");
   // Gemma 3n's converter sets patch_size so that image_size / patch_size is the number of output tokens
   // (768 / 3 = 256 = 16²).
   const int64_t patch = f.get_int("clip.vision.patch_size").value_or(3);
@@ -260,7 +263,7 @@ MobileNetV5Config infer_mobilenetv5_from_tensors(const format::WeightSource& src
 }
 
 VisionFileInfo read_vision_metadata(const format::WeightSource& src) {
-  if (!src.is_gguf()) return from_hf_dir(src.path());
+  if (!src.is_gguf()) return Checkpoint::open(src.path())->vision();
   const auto& f = *src.gguf();
   if (f.find("autoneural.vision.block_defs")) return from_our_gguf(src);
   const std::string proj = f.get_string("clip.vision.projector_type").value_or(f.get_string("clip.projector_type").value_or(""));

@@ -9,6 +9,8 @@
 
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "model/connector_config.h"
 #include "model/mobilenetv5_config.h"
 #include "format/weight_source.h"
@@ -22,7 +24,13 @@ struct VisionFileInfo {
   ImageTokenConfig tokens;
 };
 
+// The vision half of a GGUF file (ours, merged, or a llama.cpp mmproj), or of the Hugging Face directory
+// `source` was opened from (through model::Checkpoint, which reads its config.json).
 VisionFileInfo read_vision_metadata(const format::WeightSource& source);
+// The vision half described by an AutoNeural config.json (already parsed, at cfg_path) and the
+// preprocessor_config.json beside it in `dir`.
+VisionFileInfo vision_info_from_hf_config(const nlohmann::json& config, const std::string& dir,
+                                          const std::string& cfg_path);
 
 // Error unless the connector's output width equals the language model's hidden size.
 void check_vision_fits_text(const VisionFileInfo& info, int64_t text_hidden, const std::string& label);

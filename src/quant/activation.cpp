@@ -36,8 +36,4 @@ void to_codes(const ActEncoding& e, const float* x, int64_t n, int16_t* codes) {
   for (int64_t i = 0; i < n; ++i) codes[i] = static_cast<int16_t>(e.code(x[i]));
 }
 
-void from_codes(const ActEncoding& e, const int16_t* codes, int64_t n, float* y) {
-  for (int64_t i = 0; i < n; ++i) y[i] = e.value(codes[i]);
-}
-
 }  // namespace autoneural::quant

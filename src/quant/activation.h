@@ -35,6 +35,5 @@ ActEncoding encoding_for_range(float lo, float hi, const ActScheme& scheme);
 
 void fake_quantize(const ActEncoding& e, const float* x, int64_t n, float* y);  // y may alias x
 void to_codes(const ActEncoding& e, const float* x, int64_t n, int16_t* codes);
-void from_codes(const ActEncoding& e, const int16_t* codes, int64_t n, float* y);
 
 }  // namespace autoneural::quant

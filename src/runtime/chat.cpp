@@ -54,7 +54,7 @@ GenerateResult Chat::send(const std::string& content, const std::vector<Image>& 
   std::vector<ImageEmbedding> new_images;
   double image_ms = 0;
   for (const Image& im : images) {
-    new_images.push_back(m.encode_image(im, image_options));
+    new_images.push_back(impl_->session.encode_image(im, image_options));
     image_ms += new_images.back().encode_ms;
   }
 

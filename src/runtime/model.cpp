@@ -1,14 +1,13 @@
 #include <filesystem>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <thread>
 
-#include "format/mapped_file.h"
 #include "quant/calibration.h"
 #include "backend/float_backend.h"
+#include "convert/lfm2_export.h"
+#include "convert/vision_export.h"
 #include "runtime/model_impl.h"
 #include "tokenizer/chat_template.h"
-#include "tokenizer/vocab.h"
 
 namespace autoneural {
 
@@ -25,22 +24,11 @@ std::string dominant_matrix_type(const format::WeightSource& w) {
   return best;
 }
 
-// Tensor names of an AutoNeural directory's vision half: the tower and the connector.
-std::optional<std::string> vision_hf_to_gguf_name(std::string_view hf_name) {
-  if (auto n = model::mobilenetv5_hf_to_gguf_name(hf_name)) return n;
-  return model::connector_hf_to_gguf_name(hf_name);
-}
-
-bool has_own_vision(const format::WeightSource& w) {
-  if (w.is_gguf()) return w.gguf()->find("autoneural.vision.block_defs") != nullptr;
-  const std::string cfg = (std::filesystem::path(w.path()) / "config.json").string();
-  const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
-  return j.is_object() && j.contains("vision_config");
-}
-
-void load_vision(Model::Impl& impl, const std::string& path) {
-  impl.vision_weights = format::WeightSource::open(path, &vision_hf_to_gguf_name);
-  impl.vision = model::read_vision_metadata(*impl.vision_weights);
+void load_vision(Model::Impl& impl, std::shared_ptr<const model::Checkpoint> checkpoint) {
+  const std::string& path = checkpoint->path();
+  impl.vision_weights = checkpoint->vision_weights();
+  impl.vision = checkpoint->vision();
+  impl.vision_checkpoint = std::move(checkpoint);
   if (impl.lm) model::check_vision_fits_text(impl.vision, impl.lm->config().hidden, path);
   impl.encoder = std::make_unique<model::MobileNetV5>(impl.vision_weights, impl.vision.encoder);
   impl.connector = std::make_unique<model::Connector>(impl.vision_weights, impl.vision.connector);
@@ -54,10 +42,7 @@ void load_vision(Model::Impl& impl, const std::string& path) {
   v.tokens_per_image = impl.encoder->tokens();
   v.encoder_channels = impl.encoder->out_channels();
   v.n_params = impl.encoder->parameter_count() + impl.connector->parameter_count();
-  if (impl.vision_weights->is_gguf()) {
-    const auto name = impl.vision_weights->gguf()->get_string("general.name").value_or("");
-    v.random_weights = name.rfind("autoneural-random-", 0) == 0;
-  }
+  v.random_weights = impl.vision_checkpoint->name().rfind(convert::kRandomVisionNamePrefix, 0) == 0;
   if (!impl.lm) return;  // a vision-only model has no prompts
   // Image token ids: the checkpoint's config when it names them, else looked up in the vocabulary
   // (LFM2's vocabulary has <image>, <|image_start|>, <|image_end|>).
@@ -80,20 +65,6 @@ void load_vision(Model::Impl& impl, const std::string& path) {
                 " tokens per image but the encoder produces " + std::to_string(v.tokens_per_image));
 }
 
-// A file that holds only a vision encoder (+ connector): our vision GGUF, llama.cpp's mmproj, or a
-// Hugging Face directory whose text_config names no language model. Such a Model encodes images only.
-bool is_vision_only(const std::string& path) {
-  if (std::filesystem::is_directory(path)) {
-    const std::string cfg = (std::filesystem::path(path) / "config.json").string();
-    if (!std::filesystem::exists(cfg)) return false;
-    const auto j = nlohmann::json::parse(format::read_text_file(cfg), nullptr, false);
-    if (!j.is_object() || !j.contains("vision_config")) return false;
-    return !j.contains("text_config") || !j["text_config"].is_object() ||
-           !j["text_config"].contains("num_hidden_layers");
-  }
-  return false;
-}
-
 }  // namespace
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -102,8 +73,8 @@ Model::~Model() = default;
 std::vector<std::shared_ptr<const format::WeightSource>> Model::Impl::sources() const {
   std::vector<std::shared_ptr<const format::WeightSource>> s;
   if (weights) s.push_back(weights);
-  // A merged GGUF or a vision-only file is opened twice (text and vision views of one file): list it once.
-  if (vision_weights && (!weights || vision_weights->path() != weights->path())) s.push_back(vision_weights);
+  // A merged GGUF holds both parts in one source: list it once.
+  if (vision_weights && vision_weights != weights) s.push_back(vision_weights);
   return s;
 }
 
@@ -156,52 +127,34 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   auto impl = std::make_unique<Impl>();
   const unsigned hw = std::thread::hardware_concurrency();
   impl->n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(hw ? hw : 1);
-  bool vision_only = is_vision_only(path);
-  if (!vision_only && !std::filesystem::is_directory(path)) {
-    impl->weights = format::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
-    const auto arch = impl->weights->gguf()->get_string("general.architecture").value_or("");
-    vision_only = arch == "autoneural-vision" || arch == "clip";
-  }
-  if (vision_only) {
+  auto checkpoint = model::Checkpoint::open(path);
+  impl->checkpoint = checkpoint;
+  ModelInfo& info = impl->info;
+  info.path = path;
+  info.checkpoint = model::checkpoint_kind_name(checkpoint->kind());
+  if (!checkpoint->has_language_model()) {
     if (!options.mmproj.empty()) throw Error(path + " is a vision file; give the language model with -m and this with --mmproj");
-    load_vision(*impl, path);
-    impl->info.architecture = "vision";
-    impl->info.path = path;
-    impl->info.name = std::filesystem::path(path).filename().string();
-    impl->info.n_params = impl->vision_info.n_params;
-    impl->info.file_bytes = impl->vision_weights->file_bytes();
-    impl->info.random_weights = impl->vision_info.random_weights;
+    load_vision(*impl, checkpoint);
+    info.architecture = "vision";
+    info.name = std::filesystem::path(path).filename().string();
+    info.n_params = impl->vision_info.n_params;
+    info.file_bytes = impl->vision_weights->file_bytes();
+    info.random_weights = impl->vision_info.random_weights;
     setup_execution(*impl, options);
     return std::shared_ptr<Model>(new Model(std::move(impl)));
   }
-  if (!impl->weights) impl->weights = format::WeightSource::open(path, &model::lfm2_hf_to_gguf_name);
-  model::Lfm2Config config;
-  tokenizer::VocabData vocab;
-  if (impl->weights->is_gguf()) {
-    config = model::lfm2_config_from_gguf(*impl->weights->gguf());
-    vocab = tokenizer::vocab_from_gguf(*impl->weights->gguf());
-  } else {
-    const std::string cfg_path = (std::filesystem::path(path) / "config.json").string();
-    std::string cfg_text = format::read_text_file(cfg_path);
-    // An AutoNeural directory nests the language model's configuration under text_config.
-    const auto j = nlohmann::json::parse(cfg_text, nullptr, false);
-    if (j.is_object() && j.contains("text_config") && j["text_config"].is_object()) cfg_text = j["text_config"].dump();
-    config = model::lfm2_config_from_hf_json(cfg_text, cfg_path);
-    vocab = tokenizer::vocab_from_hf_dir(path);
-  }
-  impl->tok = std::make_unique<tokenizer::Tokenizer>(std::move(vocab));
+  impl->weights = checkpoint->text_weights();
+  const model::Lfm2Config& config = checkpoint->text_config();
+  impl->tok = std::make_unique<tokenizer::Tokenizer>(checkpoint->vocab());
   if (impl->tok->n_vocab() > config.n_vocab)
     throw Error(path + ": the tokenizer has " + std::to_string(impl->tok->n_vocab()) +
                 " tokens but the model's embedding only " + std::to_string(config.n_vocab));
   impl->lm = std::make_unique<model::Lfm2Model>(impl->weights, config);
   impl->end_of_turn = impl->tok->find_token("<|im_end|>").value_or(-1);
 
-  ModelInfo& info = impl->info;
   info.architecture = "lfm2";
-  if (impl->weights->is_gguf()) info.name = impl->weights->gguf()->get_string("general.name").value_or("");
-  if (info.name.empty()) info.name = std::filesystem::path(path).filename().string();
+  info.name = checkpoint->name();
   info.random_weights = info.name.rfind(convert::kRandomModelNamePrefix, 0) == 0;
-  info.path = path;
   info.weight_type = dominant_matrix_type(*impl->weights);
   info.n_params = impl->lm->parameter_count();
   info.file_bytes = impl->weights->file_bytes();
@@ -216,8 +169,8 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
   info.conv_l_cache = config.conv_l_cache;
   info.context_train = config.context_train;
 
-  const std::string vision_path = !options.mmproj.empty() ? options.mmproj : (has_own_vision(*impl->weights) ? path : "");
-  if (!vision_path.empty()) load_vision(*impl, vision_path);
+  if (!options.mmproj.empty()) load_vision(*impl, model::Checkpoint::open(options.mmproj));
+  else if (checkpoint->has_vision()) load_vision(*impl, checkpoint);
   setup_execution(*impl, options);
   return std::shared_ptr<Model>(new Model(std::move(impl)));
 }

@@ -5,10 +5,10 @@
 
 #include "autoneural/llm.h"
 #include "model/connector.h"
+#include "model/checkpoint.h"
 #include "model/lfm2.h"
 #include "model/mobilenetv5.h"
 #include "model/vision_loader.h"
-#include "convert/lfm2_export.h"
 #include "format/weight_source.h"
 #include "backend/quant_backend.h"
 #include "tokenizer/tokenizer.h"
@@ -18,7 +18,9 @@ namespace autoneural {
 struct Model::Impl {
   ModelInfo info;
   int n_threads = 1;
-  std::shared_ptr<format::WeightSource> weights;
+  std::shared_ptr<const model::Checkpoint> checkpoint;         // what -m named
+  std::shared_ptr<const model::Checkpoint> vision_checkpoint;  // where the vision part came from (may be checkpoint)
+  std::shared_ptr<const format::WeightSource> weights;
   std::unique_ptr<model::Lfm2Model> lm;
   std::unique_ptr<tokenizer::Tokenizer> tok;
   int32_t end_of_turn = -1;  // <|im_end|>, if the vocabulary has it
@@ -26,7 +28,7 @@ struct Model::Impl {
   const tokenizer::Tokenizer& tokenizer() const;
 
   // Vision part (null without one).
-  std::shared_ptr<format::WeightSource> vision_weights;
+  std::shared_ptr<const format::WeightSource> vision_weights;
   model::VisionFileInfo vision;
   std::unique_ptr<model::MobileNetV5> encoder;
   std::unique_ptr<model::Connector> connector;
@@ -39,6 +41,15 @@ struct Model::Impl {
   // The model's files (text, then vision if separate).
   std::vector<std::shared_ptr<const format::WeightSource>> sources() const;
 };
+
+struct ModelAccess {
+  static const Model::Impl& impl(const Model& model) { return *model.impl_; }
+};
+
+namespace runtime {
+// The internals of a loaded model, for the library's own code (sessions, workflows) and the tests.
+inline const Model::Impl& impl_of(const Model& model) { return ModelAccess::impl(model); }
+}  // namespace runtime
 
 // Builds the quantization plan for `kind` from the options (recipe, calibration, overrides) and what the
 // files store; Error for an unknown recipe or a calibration file recorded on another model.

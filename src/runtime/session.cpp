@@ -3,6 +3,7 @@
 
 #include "backend/float_backend.h"
 #include "runtime/model_impl.h"
+#include "runtime/pipeline.h"
 #include "runtime/stop_strings.h"
 
 namespace autoneural {
@@ -19,7 +20,7 @@ struct Session::Impl {
 
   // Runs rows through the model in chunks of n_batch; returns the last row's or every row's logits.
   std::vector<float> run(const int32_t* tokens, const float* rows, int64_t n, bool all_logits, bool no_logits = false) {
-    const auto& lm = *model->impl().lm;
+    const auto& lm = *runtime::impl_of(*model).lm;
     const int64_t vocab = lm.config().n_vocab, d = lm.config().hidden;
     if (n <= 0) throw Error("decode: nothing to evaluate");
     // The model checks these too, but per chunk: checking the whole input first keeps a failing call
@@ -41,7 +42,7 @@ struct Session::Impl {
                         : all_logits ? model::LogitsRows::All
                                      : (last_chunk ? model::LogitsRows::Last : model::LogitsRows::None);
       float* out = all_logits ? logits.data() + b * vocab : logits.data();
-      const auto& plan = model->impl().plan;
+      const auto& plan = runtime::impl_of(*model).plan;
       if (tokens && plan) {
         // Quantized execution looks tokens up in the quantized embedding table.
         embedded.resize(static_cast<size_t>(len * d));
@@ -59,19 +60,26 @@ struct Session::Impl {
 
 Session::Session(std::shared_ptr<const Model> model, const SessionOptions& options) : impl_(std::make_unique<Impl>()) {
   if (!model) throw Error("session: no model");
-  if (!model->impl().lm) throw Error(model->info().path + " has no language model (it is a vision encoder only)");
+  if (!runtime::impl_of(*model).lm) throw Error(model->info().path + " has no language model (it is a vision encoder only)");
   if (options.n_ctx <= 0) throw Error("context length must be positive");
   if (options.n_batch <= 0) throw Error("batch size must be positive");
   impl_->model = std::move(model);
   impl_->options = options;
-  impl_->backend = impl_->model->impl().make_backend();
+  impl_->backend = runtime::impl_of(*impl_->model).make_backend();
   // The quantized backends keep 16-bit codes in the cache, which only an f32 cache holds exactly.
-  const bool quantized = impl_->model->impl().backend_kind != backend::BackendKind::Float;
+  const bool quantized = runtime::impl_of(*impl_->model).backend_kind != backend::BackendKind::Float;
   const auto cache = options.cache_type == CacheType::F32 || quantized ? backend::CacheType::F32 : backend::CacheType::F16;
-  impl_->state = std::make_unique<backend::SequenceState>(impl_->model->impl().lm->state_shape(options.n_ctx, cache));
+  impl_->state = std::make_unique<backend::SequenceState>(runtime::impl_of(*impl_->model).lm->state_shape(options.n_ctx, cache));
 }
 
 Session::~Session() = default;
+
+ImageEmbedding Session::encode_image(const Image& image, const ImageOptions& options) {
+  const Model& m = *impl_->model;
+  const int size = options.size > 0 ? options.size : m.vision_info().image_size;
+  const auto pixels = m.preprocess_image(image, options);
+  return runtime::encode_pixels(runtime::impl_of(m), *impl_->backend, pixels, size, size, VisionStage::Connector);
+}
 Session::Session(Session&&) noexcept = default;
 
 std::vector<float> Session::decode(std::span<const int32_t> tokens, bool all_logits) {
@@ -174,7 +182,7 @@ GenerateResult Session::generate(std::span<const int32_t> prompt, std::span<cons
   result.prompt_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
 
   Sampler sampler(options.sampling);
-  tokenizer::StreamDecoder utf8(*m.impl().tok, options.render_special);
+  tokenizer::StreamDecoder utf8(*runtime::impl_of(m).tok, options.render_special);
   runtime::StopStringFilter stops(options.stop);
   auto emit = [&](const std::string& text) {
     if (text.empty()) return true;

@@ -7,6 +7,7 @@
 #include "image/preprocess.h"
 #include "backend/float_backend.h"
 #include "runtime/model_impl.h"
+#include "runtime/pipeline.h"
 
 namespace autoneural {
 
@@ -54,8 +55,7 @@ const VisionInfo& Model::vision_info() const {
 std::vector<float> Model::preprocess_image(const Image& img, const ImageOptions& options) const {
   const auto& pre = impl_->vision.preprocess;
   const int size = options.size > 0 ? options.size : vision_info().image_size;
-  if (size % 32 != 0 || size > 4096)
-    throw Error("image size " + std::to_string(size) + " must be a positive multiple of 32 (at most 4096)");
+  check_image_sides(size, size, "image size");
   image::PreprocessOptions p;
   p.width = p.height = size;
   p.mode = options.letterbox || pre.letterbox ? image::ResizeMode::Letterbox : image::ResizeMode::Stretch;
@@ -65,37 +65,9 @@ std::vector<float> Model::preprocess_image(const Image& img, const ImageOptions&
 }
 
 ImageEmbedding Model::encode_pixels(std::span<const float> chw, int height, int width, VisionStage stage) const {
-  const auto& enc = *impl_->encoder;
   (void)vision_info();
-  if (height <= 0 || width <= 0 || height % 32 != 0 || width % 32 != 0 || height > 4096 || width > 4096)
-    throw Error("pixels of " + std::to_string(height) + "x" + std::to_string(width) +
-                ": both sides must be positive multiples of 32 (at most 4096)");
-  if (chw.size() != static_cast<size_t>(3) * height * width)
-    throw Error("pixels: expected 3x" + std::to_string(height) + "x" + std::to_string(width) + " = " +
-                std::to_string(3 * height * width) + " values, got " + std::to_string(chw.size()));
-  ImageEmbedding out;
-  if (stage == VisionStage::Pixels) {
-    out.n_tokens = 3;
-    out.dim = static_cast<int64_t>(height) * width;
-    out.rows.assign(chw.begin(), chw.end());
-    return out;
-  }
-  const auto t0 = std::chrono::steady_clock::now();
-  const auto backend_ptr = impl_->make_backend();
-  backend::Backend& backend = *backend_ptr;
-  std::vector<float> tower(static_cast<size_t>(enc.tokens() * enc.out_channels()));
-  enc.encode(backend, chw.data(), height, width, tower.data());
-  out.n_tokens = enc.tokens();
-  if (stage == VisionStage::Tower) {
-    out.dim = enc.out_channels();
-    out.rows = std::move(tower);
-  } else {
-    out.dim = impl_->connector->config().out_dim;
-    out.rows.resize(static_cast<size_t>(out.n_tokens * out.dim));
-    impl_->connector->forward(backend, tower.data(), out.n_tokens, out.rows.data());
-  }
-  out.encode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  return out;
+  const auto backend = impl_->make_backend();
+  return runtime::encode_pixels(*impl_, *backend, chw, height, width, stage);
 }
 
 ImageEmbedding Model::encode_image(const Image& image, const ImageOptions& options) const {
@@ -129,3 +101,57 @@ std::vector<int32_t> Model::tokenize_with_images(std::string_view text, bool add
 }
 
 }  // namespace autoneural
+
+namespace autoneural::runtime {
+
+ImageEmbedding encode_pixels(const Model::Impl& m, backend::Backend& be, std::span<const float> chw, int height,
+                             int width, VisionStage stage) {
+  if (!m.encoder) throw Error(m.info.path + " has no vision encoder (give one with --mmproj, or load an AutoNeural model)");
+  const auto& enc = *m.encoder;
+  check_image_sides(height, width, "pixels");
+  if (chw.size() != static_cast<size_t>(3) * height * width)
+    throw Error("pixels: expected 3x" + std::to_string(height) + "x" + std::to_string(width) + " = " +
+                std::to_string(3 * height * width) + " values, got " + std::to_string(chw.size()));
+  ImageEmbedding out;
+  if (stage == VisionStage::Pixels) {
+    out.n_tokens = 3;
+    out.dim = static_cast<int64_t>(height) * width;
+    out.rows.assign(chw.begin(), chw.end());
+    return out;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<float> tower(static_cast<size_t>(enc.tokens() * enc.out_channels()));
+  enc.encode(be, chw.data(), height, width, tower.data());
+  out.n_tokens = enc.tokens();
+  if (stage == VisionStage::Tower || !m.connector) {
+    out.dim = enc.out_channels();
+    out.rows = std::move(tower);
+  } else {
+    out.dim = m.connector->config().out_dim;
+    out.rows.resize(static_cast<size_t>(out.n_tokens * out.dim));
+    m.connector->forward(be, tower.data(), out.n_tokens, out.rows.data());
+  }
+  out.encode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+std::vector<float> run_text(const Model::Impl& m, backend::Backend& be, std::span<const int32_t> tokens,
+                            const backend::QuantPlan* plan) {
+  if (!m.lm) throw Error(m.info.path + " has no language model (it is a vision encoder only)");
+  const auto& lm = *m.lm;
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  backend::SequenceState state(lm.state_shape(std::max<int64_t>(n, 1), backend::CacheType::F32));
+  model::Lfm2Workspace ws;
+  std::vector<float> logits(static_cast<size_t>(n * lm.config().n_vocab));
+  if (n == 0) return logits;
+  if (plan) {
+    std::vector<float> rows(static_cast<size_t>(n * lm.config().hidden));
+    plan->embed_tokens(tokens.data(), n, lm.config().hidden, rows.data());
+    lm.forward(be, state, nullptr, rows.data(), n, model::LogitsRows::All, logits.data(), ws);
+  } else {
+    lm.forward(be, state, tokens.data(), nullptr, n, model::LogitsRows::All, logits.data(), ws);
+  }
+  return logits;
+}
+
+}  // namespace autoneural::runtime

@@ -38,7 +38,6 @@ int bench_image(const std::shared_ptr<const Model>& model_ptr, const std::string
   const Image image = Image::load(image_path);
   const auto& vi = model.vision_info();
   const int size = io.size > 0 ? io.size : vi.image_size;
-  (void)model.encode_image(image, io);  // warm-up: faults in the weights, sizes the buffers
   const bool has_lm = model.has_language_model();
   std::vector<int32_t> prompt;
   std::unique_ptr<Session> session;
@@ -57,10 +56,13 @@ int bench_image(const std::shared_ptr<const Model>& model_ptr, const std::string
     if (static_cast<int64_t>(prompt.size()) > n_ctx) throw UsageError("the image and prompt do not fit the context (-c)");
     session = std::make_unique<Session>(model_ptr, SessionOptions{n_ctx, 128, CacheType::F16});
   }
+  // With a language model the session encodes (its backend and threads serve image and text alike).
+  auto encode = [&] { return session ? session->encode_image(image, io) : model.encode_image(image, io); };
+  (void)encode();  // warm-up: faults in the weights, sizes the buffers
   std::vector<double> encode_ms, ttft_ms;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = clock::now();
-    ImageEmbedding e = model.encode_image(image, io);
+    ImageEmbedding e = encode();
     encode_ms.push_back(std::chrono::duration<double, std::milli>(clock::now() - t0).count());
     if (!session) continue;
     session->reset();
@@ -132,8 +134,7 @@ int cmd_bench(int argc, char** argv) {
   if (n_prompt < 1 || n_gen < 1 || reps < 1) throw UsageError("-p, -n and -r must be positive");
   if (n_prompt > n_ctx || n_gen > n_ctx) throw UsageError("-p and -n must fit the context (-c)");
 
-  if (size != 0 && (size < 32 || size % 32 != 0 || size > 4096))
-    throw UsageError("--size must be a positive multiple of 32 up to 4096");
+  check_size_flag(size);
   exec.n_threads = threads;
   exec.mmproj = mmproj;
   auto model = Model::load(model_path, exec);

@@ -4,11 +4,6 @@
 
 #include "args.h"
 #include "common.h"
-#include "format/mapped_file.h"
-#include "quant_workload.h"
-#include "backend/float_backend.h"
-#include "runtime/model_impl.h"
-#include "backend/recording_backend.h"
 
 namespace autoneural::cli {
 
@@ -27,43 +22,23 @@ int cmd_calibrate(int argc, char** argv) {
   if (model_path.empty()) throw UsageError("calibrate needs a model (-m PATH)");
   if (out.empty()) throw UsageError("calibrate needs --out CALIB.json");
   if (images_dir.empty() && prompts_file.empty()) throw UsageError("calibrate needs --images DIR and/or --prompts FILE");
-  if (size != 0 && (size < 32 || size % 32 != 0 || size > 4096)) throw UsageError("--size must be a positive multiple of 32 up to 4096");
+  check_size_flag(size);
 
   ModelOptions mo;
   mo.n_threads = threads;
   mo.mmproj = mmproj;
   auto model = Model::load(model_path, mo);
-  if (!images_dir.empty() && !model->has_vision()) (void)model->vision_info();  // explains
   if (!prompts_file.empty() && !model->has_language_model())
     throw UsageError(model_path + " has no language model: --prompts cannot be used");
-  const auto images = images_dir.empty() ? std::vector<PreparedImage>{}
-                                         : prepare_images(*model, list_images(images_dir), size);
-  const auto prompts = prompts_file.empty() ? std::vector<std::string>{} : read_prompts(prompts_file);
-
-  backend::FloatBackend fb(model->n_threads());
-  backend::RecordingBackend rec(fb, true);
+  CalibrationInputs inputs;
+  if (!images_dir.empty()) inputs.images = list_images(images_dir);
+  if (!prompts_file.empty()) inputs.prompts = read_prompts(prompts_file);
+  inputs.image_size = size;
   ProgressBar bar("calibrate");
-  const double total = static_cast<double>(images.size() + prompts.size());
-  size_t done = 0;
-  for (const auto& im : images) {
-    bar.update(done++ / total, im.path);
-    (void)run_vision(*model, rec, im);
-  }
-  for (const auto& text : prompts) {
-    bar.update(done++ / total, "prompt");
-    const auto tokens = model->tokenize(text, true, true);
-    if (!tokens.empty()) (void)run_text(*model, rec, tokens);
-  }
+  const auto s = calibrate(*model, inputs, out, [&](double f, std::string_view what) { bar.update(f, what); });
   bar.finish();
-  auto calib = quant::Calibration::from_stats(rec.stats());
-  calib.fingerprint = backend::model_fingerprint(model->impl().sources());
-  calib.model_name = model->info().name;
-  calib.images = static_cast<int64_t>(images.size());
-  calib.prompts = static_cast<int64_t>(prompts.size());
-  const std::string json = calib.to_json();
-  format::write_file_atomic(out, json.data(), json.size());
-  std::cerr << "wrote " << calib.tensors.size() << " activation ranges (" << images.size() << " images, "
-            << prompts.size() << " prompts) to " << out << "\n";
+  std::cerr << "wrote " << s.ranges << " activation ranges (" << s.images << " images, " << s.prompts
+            << " prompts) to " << out << "\n";
   return 0;
 }
 

@@ -4,7 +4,6 @@
 
 #include "args.h"
 #include "common.h"
-#include "format/npy.h"
 
 namespace autoneural::cli {
 
@@ -34,8 +33,7 @@ int cmd_encode(int argc, char** argv) {
   else if (stage_name == "tower") stage = VisionStage::Tower;
   else if (stage_name == "connector") stage = VisionStage::Connector;
   else throw UsageError("unknown --stage '" + stage_name + "' (pixels, tower or connector)");
-  if (size != 0 && (size < 32 || size % 32 != 0 || size > 4096))
-    throw UsageError("--size must be a positive multiple of 32 up to 4096");
+  check_size_flag(size);
 
   exec.n_threads = threads;
   exec.mmproj = mmproj;
@@ -44,15 +42,13 @@ int cmd_encode(int argc, char** argv) {
   std::vector<float> pixels;
   int64_t h = 0, w = 0;
   if (!pixels_path.empty()) {
-    auto a = format::read_npy(pixels_path);
-    if (a.shape.size() != 3 || a.shape[0] != 3 || a.f32.empty())
+    auto a = read_npy_f32(pixels_path);
+    if (a.shape.size() != 3 || a.shape[0] != 3 || a.data.empty())
       throw Error(pixels_path + ": expected a float32 array [3, H, W]");
     h = a.shape[1];
     w = a.shape[2];
-    if (h <= 0 || w <= 0 || h > 4096 || w > 4096 || h % 32 != 0 || w % 32 != 0)
-      throw Error(pixels_path + ": pixels of " + std::to_string(h) + "x" + std::to_string(w) +
-                  " (both sides must be positive multiples of 32, at most 4096)");
-    pixels = std::move(a.f32);
+    check_image_sides(h, w, pixels_path + ": pixels");
+    pixels = std::move(a.data);
   } else {
     const Image image = Image::load(image_path);
     const ImageOptions io{size, letterbox};
@@ -61,12 +57,12 @@ int cmd_encode(int argc, char** argv) {
   }
   if (stage == VisionStage::Pixels) {
     if (!pixels_path.empty()) throw UsageError("--stage pixels needs --image (the pixels are the input)");
-    format::write_npy_f32(out, pixels.data(), {3, h, w});
+    write_npy(out, std::span<const float>(pixels), {3, h, w});
     std::cerr << "wrote pixels [3, " << h << ", " << w << "] to " << out << "\n";
     return 0;
   }
   const auto e = model->encode_pixels(pixels, static_cast<int>(h), static_cast<int>(w), stage);
-  format::write_npy_f32(out, e.rows.data(), {e.n_tokens, e.dim});
+  write_npy(out, std::span<const float>(e.rows), {e.n_tokens, e.dim});
   std::cerr << "wrote " << stage_name << " [" << e.n_tokens << ", " << e.dim << "] to " << out << " (" << e.encode_ms
             << " ms)\n";
   return 0;

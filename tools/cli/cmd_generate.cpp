@@ -37,7 +37,7 @@ int cmd_generate(int argc, char** argv) {
   if (!p.parse(argc, argv)) return 0;
   check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("generate needs a model (-m PATH)");
-  if (!prompt_file.empty()) prompt = read_file_or_throw(prompt_file);
+  if (!prompt_file.empty()) prompt = read_text_file(prompt_file);
   if (!p.given("-p") && prompt_file.empty())
     throw UsageError("generate needs a prompt (-p TEXT or -f FILE)");
   if (n_predict < 0) throw UsageError("-n must be >= 0");

@@ -3,7 +3,6 @@
 
 #include "args.h"
 #include "common.h"
-#include "format/npy.h"
 
 namespace autoneural::cli {
 
@@ -32,17 +31,19 @@ int cmd_logits(int argc, char** argv) {
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   if (!p.parse(argc, argv)) return 0;
+  check_size_flag(size);
   check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("logits needs a model (-m PATH)");
   if (prompt_file.empty()) throw UsageError("logits needs --prompt-file FILE");
   if (out.empty()) throw UsageError("logits needs --out FILE.npy");
 
-  const std::string text = read_file_or_throw(prompt_file);
+  const std::string text = read_text_file(prompt_file);
   if (!image_paths.empty() && no_parse_special) throw UsageError("--image needs special tokens parsed (<image> markers)");
   exec.n_threads = threads;
   exec.mmproj = mmproj;
   auto model = Model::load(model_path, exec);
   std::vector<int32_t> tokens;
+  Session session(model, {n_ctx, n_batch, parse_cache_type(cache)});
   std::vector<ImageEmbedding> images;
   if (model->has_vision() && !no_parse_special) {
     int markers = 0;
@@ -50,13 +51,12 @@ int cmd_logits(int argc, char** argv) {
     if (markers != static_cast<int>(image_paths.size()))
       throw UsageError(prompt_file + " has " + std::to_string(markers) + " <image> marker(s) but " +
                        std::to_string(image_paths.size()) + " --image file(s) were given");
-    for (const auto& path : image_paths) images.push_back(model->encode_image(Image::load(path), {size, false}));
+    for (const auto& path : image_paths) images.push_back(session.encode_image(Image::load(path), {size, false}));
   } else {
     if (!image_paths.empty()) (void)model->vision_info();  // explains that there is no vision part
     tokens = model->tokenize(text, !no_bos, !no_parse_special);
   }
   if (tokens.empty()) throw Error(prompt_file + ": the prompt is empty after tokenization");
-  Session session(model, {n_ctx, n_batch, parse_cache_type(cache)});
   const int64_t n = static_cast<int64_t>(tokens.size()), vocab = model->info().n_vocab;
   std::vector<float> logits;
   if (incremental) {
@@ -78,8 +78,8 @@ int cmd_logits(int argc, char** argv) {
   } else {
     logits = session.decode_with_images(tokens, images, true);
   }
-  format::write_npy_f32(out, logits.data(), {n, vocab});
-  if (!tokens_out.empty()) format::write_npy_i32(tokens_out, tokens.data(), {n});
+  write_npy(out, std::span<const float>(logits), {n, vocab});
+  if (!tokens_out.empty()) write_npy(tokens_out, std::span<const int32_t>(tokens), {n});
   std::cerr << "wrote logits [" << n << ", " << vocab << "] to " << out << "\n";
   return 0;
 }

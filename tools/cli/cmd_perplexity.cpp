@@ -6,7 +6,6 @@
 
 #include "args.h"
 #include "common.h"
-#include "quant/metrics.h"
 
 namespace autoneural::cli {
 
@@ -30,42 +29,22 @@ int cmd_perplexity(int argc, char** argv) {
   if (model_path.empty()) throw UsageError("perplexity needs a model (-m PATH)");
   if (text_file.empty()) throw UsageError("perplexity needs a text file (-f TEXT)");
   if (n_ctx < 8) throw UsageError("-c must be at least 8");
-  const std::string text = read_file_or_throw(text_file);
+  const std::string text = read_text_file(text_file);
   exec.n_threads = threads;
   auto model = Model::load(model_path, exec);
   if (!model->has_language_model()) throw UsageError(model_path + " has no language model");
-  const auto tokens = model->tokenize(text, false, false);
-  // Each chunk: BOS + n_ctx - 1 text tokens.
-  const int64_t per = n_ctx - 1;
-  int64_t n_chunks = static_cast<int64_t>(tokens.size()) / per;
-  if (max_chunks > 0) n_chunks = std::min(n_chunks, max_chunks);
-  if (n_chunks < 1)
-    throw Error(text_file + " has " + std::to_string(tokens.size()) + " tokens; one chunk needs " + std::to_string(per) +
-                " (use a smaller -c)");
-  const int64_t vocab = model->info().n_vocab, first = n_ctx / 2;
-  double nll = 0, nll2 = 0;
-  int64_t count = 0;
-  for (int64_t c = 0; c < n_chunks; ++c) {
-    std::vector<int32_t> chunk{model->bos()};
-    chunk.insert(chunk.end(), tokens.begin() + c * per, tokens.begin() + (c + 1) * per);
-    Session s(model, {n_ctx, n_batch, CacheType::F32});
-    const auto logits = s.decode(chunk, true);
-    for (int64_t i = first; i + 1 < n_ctx; ++i) {
-      const double v = quant::token_nll(logits.data() + i * vocab, vocab, chunk[i + 1]);
-      nll += v;
-      nll2 += v * v;
-      ++count;
-    }
-    if (!json) std::fprintf(stderr, "[%lld]%.4f%s", static_cast<long long>(c + 1), std::exp(nll / count), c + 1 == n_chunks ? "\n" : ",");
-  }
-  const double mean = nll / count, var = nll2 / count - mean * mean;
-  const double ppl = std::exp(mean), err = count > 1 ? ppl * std::sqrt(std::max(var, 0.0) / (count - 1)) : 0.0;
+  const auto r = perplexity(model, text, n_ctx, n_batch, max_chunks, [&](int64_t chunk, double ppl) {
+    if (!json) std::fprintf(stderr, "[%lld]%.4f,", static_cast<long long>(chunk + 1), ppl);
+  });
+  if (!json) std::fprintf(stderr, "\n");
+  const double ppl = r.ppl, err = r.ppl_stderr;
+  const long long count = r.tokens, n_chunks = r.chunks;
   if (json) {
     std::printf("{\"ppl\": %.6f, \"ppl_stderr\": %.6f, \"tokens\": %lld, \"chunks\": %lld}\n", ppl, err,
-                static_cast<long long>(count), static_cast<long long>(n_chunks));
+                count, n_chunks);
   } else {
-    std::printf("PPL = %.4f +/- %.4f (%lld scored tokens, %lld chunks of %lld)\n", ppl, err, static_cast<long long>(count),
-                static_cast<long long>(n_chunks), static_cast<long long>(n_ctx));
+    std::printf("PPL = %.4f +/- %.4f (%lld scored tokens, %lld chunks of %lld)\n", ppl, err, count, n_chunks,
+                static_cast<long long>(n_ctx));
   }
   return 0;
 }

@@ -3,8 +3,6 @@
 
 #include "args.h"
 #include "common.h"
-#include "runtime/model_impl.h"
-#include "convert/quantize_model.h"
 
 namespace autoneural::cli {
 
@@ -29,20 +27,12 @@ int cmd_quantize(int argc, char** argv) {
   mo.mmproj = mmproj;
   mo.backend = "npu";  // builds the plan
   auto model = Model::load(in, mo);
-  const auto& impl = model->impl();
   ProgressBar bar("quantize");
-  auto progress = [&](double f, std::string_view what) { bar.update(f, what); };
-  const auto sources = impl.sources();
-  if (sources.size() == 2 && !mmproj_out.empty()) {
-    convert::write_quantized_gguf(*sources[0], nullptr, *impl.plan, out, [&](double f, std::string_view w) { progress(f / 2, w); });
-    convert::write_quantized_gguf(*sources[1], nullptr, *impl.plan, mmproj_out, [&](double f, std::string_view w) { progress(0.5 + f / 2, w); });
-  } else {
-    convert::write_quantized_gguf(*sources[0], sources.size() == 2 ? sources[1].get() : nullptr, *impl.plan, out, progress);
-  }
+  const auto s = write_quantized(*model, out, mmproj_out, [&](double f, std::string_view what) { bar.update(f, what); });
   bar.finish();
-  std::cerr << "wrote " << out << (mmproj_out.empty() ? "" : " and " + mmproj_out) << " (recipe " << impl.plan->recipe().name
-            << ", " << impl.plan->ranges().size() << " activation ranges"
-            << (impl.plan->calibrated() ? "" : "; none calibrated: ranges are dynamic at run time") << ")\n";
+  std::cerr << "wrote " << out << (mmproj_out.empty() ? "" : " and " + mmproj_out) << " (recipe " << s.recipe << ", "
+            << s.ranges << " activation ranges"
+            << (s.calibrated ? "" : "; none calibrated: ranges are dynamic at run time") << ")\n";
   return 0;
 }
 

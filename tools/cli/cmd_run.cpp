@@ -55,8 +55,7 @@ int cmd_run(int argc, char** argv) {
   check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("run needs a model (-m PATH)");
   if (n_predict < 0) throw UsageError("-n must be >= 0");
-  if (size != 0 && (size < 32 || size % 32 != 0 || size > 4096))
-    throw UsageError("--size must be a positive multiple of 32 up to 4096");
+  check_size_flag(size);
   gen.max_tokens = static_cast<int>(n_predict);
   gen.stop = stop;
   const ImageOptions image_options{size, letterbox};

@@ -21,7 +21,7 @@ int cmd_tokenize(int argc, char** argv) {
   if (model_path.empty()) throw UsageError("tokenize needs a model (-m PATH)");
   if (!file.empty()) {
     if (!text.empty()) throw UsageError("give either TEXT or --file, not both");
-    text = read_file_or_throw(file);
+    text = read_text_file(file);
   }
   auto model = Model::load(model_path, {1});
   const auto ids = model->tokenize(text, !no_bos, !no_parse_special);

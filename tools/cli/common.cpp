@@ -7,7 +7,6 @@
 #include <iostream>
 
 #include "args.h"
-#include "format/mapped_file.h"
 
 namespace autoneural::cli {
 
@@ -39,8 +38,6 @@ CacheType parse_cache_type(const std::string& name) {
   throw UsageError("unknown cache type '" + name + "' (expected f16 or f32)");
 }
 
-std::string read_file_or_throw(const std::string& path) { return format::read_text_file(path); }
-
 size_t peak_rss_bytes() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -60,11 +57,18 @@ std::string human_bytes(double bytes) {
 
 namespace autoneural::cli {
 
-TensorType parse_write_type(const std::string& name, const char* flag) {
-  const auto t = parse_tensor_type(name);
-  if (!t || *t == TensorType::Q4_K || *t == TensorType::Q6_K)
-    throw UsageError("unsupported " + std::string(flag) + " '" + name + "' (expected f32, f16, bf16, q8_0 or q4_0)");
-  return *t;
+void check_write_type(const std::string& type, const char* flag, bool allow_q4) {
+  std::string lower = type;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!is_writable_type(type) || (!allow_q4 && lower == "q4_0"))
+    throw UsageError("unsupported " + std::string(flag) + " '" + type + "' (expected f32, f16, bf16, q8_0" +
+                     (allow_q4 ? " or q4_0)" : ")"));
+}
+
+void check_size_flag(int size) {
+  if (size != 0 && !is_valid_image_side(size))
+    throw UsageError("--size must be a positive multiple of " + std::to_string(kImageSideMultiple) + " up to " +
+                     std::to_string(kMaxImageSide));
 }
 
 void add_sampling_flags(ArgParser& p, SamplingOptions& s) {

@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "autoneural/llm.h"
-#include "format/tensor_type.h"
+#include "autoneural/workflows.h"
 
 namespace autoneural::cli {
 
@@ -52,9 +52,11 @@ class ProgressBar {
 };
 
 CacheType parse_cache_type(const std::string& name);
-// A tensor type files can be written with (f32, f16, bf16, q8_0, q4_0); UsageError naming `flag` otherwise.
-TensorType parse_write_type(const std::string& name, const char* flag);
-std::string read_file_or_throw(const std::string& path);
+// UsageError unless `type` is a type files can be written with (f32, f16, bf16, q8_0, q4_0 — without q4_0
+// for vision matrices), naming `flag`.
+void check_write_type(const std::string& type, const char* flag, bool allow_q4 = true);
+// UsageError unless --size is 0 (the model's own) or a valid encoder input side.
+void check_size_flag(int size);
 // Peak resident set size of this process, in bytes.
 size_t peak_rss_bytes();
 std::string human_bytes(double bytes);

@@ -1,0 +1,26 @@
+// The model's components run on a given backend: the vision pipeline (encoder + connector) and the
+// language model over a whole token sequence. Sessions pass their own backend (one thread pool for text and
+// images); calibration and error reports pass recording or quantized backends.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "autoneural/vision.h"
+#include "backend/backend.h"
+#include "backend/quant_plan.h"
+#include "runtime/model_impl.h"
+
+namespace autoneural::runtime {
+
+// Encoder (+ connector for VisionStage::Connector) on preprocessed pixels [3][height][width]; checks the
+// sizes. Stage Pixels returns the pixels as 3 rows.
+ImageEmbedding encode_pixels(const Model::Impl& model, backend::Backend& be, std::span<const float> chw, int height,
+                             int width, VisionStage stage);
+
+// The language model over `tokens` from an empty state; the logits of every position ([n][vocab]). With a
+// plan (sim/npu), tokens are looked up in its quantized embedding table as Session does.
+std::vector<float> run_text(const Model::Impl& model, backend::Backend& be, std::span<const int32_t> tokens,
+                            const backend::QuantPlan* plan = nullptr);
+
+}  // namespace autoneural::runtime
