@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "autoneural/llm.h"
+#include "backend/float_backend.h"
+#include "runtime/model_impl.h"
 #include "test_util.h"
 
 namespace autoneural {
@@ -198,6 +200,58 @@ TEST(Batch, BadBatchesThrowAndLeaveEverySessionUnchanged) {
   const auto got = batch({&a, &b}, {one, one});
   expect_close(got[0], ra.decode(one), "a after the failures");
   expect_close(got[1], rb.decode(one), "b after the failures");
+}
+
+TEST(Batch, StateSnapshotHoldsTheUsedKvRowsOnly) {
+  backend::StateShape shape;
+  shape.n_layers = 2;
+  shape.is_attention = {false, true};
+  shape.hidden = 4;
+  shape.conv_steps = 2;
+  shape.n_head_kv = 1;
+  shape.head_dim = 2;
+  shape.n_ctx = 8;
+  shape.cache_type = backend::CacheType::F16;
+  backend::SequenceState st(shape);
+  st.conv(0)[5] = 2.5f;
+  st.kv(1).k16[0] = 7;
+  st.kv(1).v16[5] = 9;
+  st.kv(1).k16[6] = 11;  // position 3: not in a snapshot at n_past 3
+  st.set_n_past(3);
+  const auto snap = st.snapshot();
+  EXPECT_EQ(snap.kv[1].k16.size(), 6u);
+  EXPECT_TRUE(snap.kv[0].k16.empty());
+  EXPECT_EQ(snap.bytes(), 2u * 4 * 4 + 2 * 6 * 2);
+  backend::SequenceState other(shape);
+  other.restore(snap);
+  EXPECT_EQ(other.n_past(), 3);
+  EXPECT_EQ(other.conv(0)[5], 2.5f);
+  EXPECT_EQ(other.kv(1).k16[0], 7);
+  EXPECT_EQ(other.kv(1).v16[5], 9);
+  EXPECT_EQ(other.kv(1).k16[6], 0);
+  shape.hidden = 8;
+  backend::SequenceState wider(shape);
+  EXPECT_THROW(wider.restore(snap), Error);
+  EXPECT_EQ(wider.n_past(), 0);
+}
+
+TEST(Batch, ModelRejectsStatesOfAnotherShapeAndRepeatedStates) {
+  auto model = load();
+  const auto& lm = *model->impl().lm;
+  backend::FloatBackend be(1);
+  model::Lfm2Workspace ws;
+  backend::SequenceState good(lm.state_shape(16, backend::CacheType::F32));
+  auto shape = lm.state_shape(16, backend::CacheType::F32);
+  shape.head_dim *= 2;
+  backend::SequenceState bad(shape);
+  const int32_t id = 3;
+  std::vector<float> logits(2 * kVocab);
+  std::vector<model::SequenceChunk> batch = {{&good, &id, nullptr, 1, model::LogitsRows::Last, logits.data()},
+                                             {&bad, &id, nullptr, 1, model::LogitsRows::Last, logits.data() + kVocab}};
+  test::expect_error([&] { lm.forward_batch(be, batch, ws); }, "another model");
+  batch[1].state = &good;
+  test::expect_error([&] { lm.forward_batch(be, batch, ws); }, "twice");
+  EXPECT_EQ(good.n_past(), 0);
 }
 
 }  // namespace
