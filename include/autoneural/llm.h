@@ -141,6 +141,39 @@ struct StateMemory {
   CacheType cache_type = CacheType::F16;  // what the KV cache holds (F32 for the quantized backends)
 };
 
+class Session;
+
+// A session's state at one point — conv windows, the KV rows it holds, its position — and the tokens that
+// led there. For the hybrid model this is the prefix cache: the conv windows summarise the whole prefix,
+// so a KV prefix alone cannot resume it. Immutable; copies share one state. Restorable into any session
+// of the same Model (the same object) with the same KV cache type whose context holds n_past().
+class SessionSnapshot {
+ public:
+  int64_t n_past() const;
+  const std::vector<int32_t>& history() const;  // Session::history() when it was taken
+  size_t bytes() const;  // memory held: conv windows, the KV rows [0, n_past), the history
+
+  struct Impl;
+
+ private:
+  friend class Session;
+  explicit SessionSnapshot(std::shared_ptr<const Impl> impl);
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Evaluates one step of several sessions in one pass over the weights — what a server does to decode many
+// conversations at once. tokens[i] is appended to sessions[i] (any lengths ≥ 1: one session may prefill a
+// prompt while the others decode a token each); each session advances as decode() would, in chunks of its
+// n_batch rows, and result[i] holds what sessions[i].decode(tokens[i], all_logits) returns (equal within
+// float rounding: a batch's rows go through the matrix kernels together). All sessions must share one Model
+// and be distinct. Everything is checked first — models, token ids, context lengths — and a failing call
+// throws Error and leaves every session unchanged. The first session's threads do the work. With the
+// quantized backends (sim, npu) the sessions run one after another in the call, since their dynamic
+// activation ranges would otherwise depend on the other sequences.
+std::vector<std::vector<float>> decode_batch(std::span<Session* const> sessions,
+                                             std::span<const std::span<const int32_t>> tokens,
+                                             bool all_logits = false);
+
 class Session {
  public:
   Session(std::shared_ptr<const Model> model, const SessionOptions& options = {});
@@ -176,9 +209,18 @@ class Session {
   StateMemory memory() const;
   const Model& model() const;
 
+  // The state and history as they are now (see SessionSnapshot); the session goes on unchanged.
+  SessionSnapshot snapshot() const;
+  // Puts the session back into the snapshot's state and history, as if it had decoded that history.
+  // Error, leaving the session unchanged, if the snapshot comes from another Model, holds another KV cache
+  // type, or does not fit n_ctx.
+  void restore(const SessionSnapshot& snapshot);
+
   struct Impl;
 
  private:
+  friend std::vector<std::vector<float>> decode_batch(std::span<Session* const>,
+                                                      std::span<const std::span<const int32_t>>, bool);
   std::unique_ptr<Impl> impl_;
 };
 

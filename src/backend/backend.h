@@ -18,8 +18,6 @@
 
 namespace autoneural::backend {
 
-
-
 struct Weight {
   std::string name;          // GGUF tensor name
   kernels::Matrix matrix;    // [rows = out features][cols = in features]
@@ -56,6 +54,11 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
   virtual kernels::ThreadPool& pool() = 0;
+  // Whether the rows of several sequences may go through one call of a row-wise op (linear, rms_norm,
+  // swiglu, add) and come out as if each sequence ran alone. True when every output row depends only on
+  // its own input row (float). The quantized backends choose dynamic ranges per call from all its rows,
+  // so they answer false and a model runs a batch's sequences one after another instead.
+  virtual bool batches_sequences() const { return true; }
 
   // y[n][w.rows] = x[n][w.cols] · Wᵀ
   virtual void linear(const Weight& w, const float* x, int64_t n, float* y) = 0;

@@ -42,6 +42,7 @@ class NpuBackend final : public Backend {
   NpuBackend(int n_threads, std::shared_ptr<const QuantPlan> plan) : pool_(n_threads), plan_(std::move(plan)) {}
 
   std::string_view name() const override { return "npu"; }
+  bool batches_sequences() const override { return false; }  // dynamic ranges span a call's rows
   kernels::ThreadPool& pool() override { return pool_; }
 
   // ---- matmuls ------------------------------------------------------------------------------------------

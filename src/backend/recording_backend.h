@@ -22,6 +22,7 @@ class RecordingBackend final : public Backend {
 
   std::string_view name() const override { return inner_.name(); }
   kernels::ThreadPool& pool() override { return inner_.pool(); }
+  bool batches_sequences() const override { return inner_.batches_sequences(); }
   void observe(std::string_view layer, const float* data, int64_t rows, int64_t dim) override;
 
   void linear(const Weight& w, const float* x, int64_t n, float* y) override;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "autoneural/error.h"
+
 namespace autoneural::backend {
 
 
@@ -27,6 +29,77 @@ SequenceState::SequenceState(const StateShape& shape) : shape_(shape) {
 void SequenceState::reset() {
   n_past_ = 0;
   for (auto& c : conv_) std::fill(c.begin(), c.end(), 0.0f);
+}
+
+StateSnapshot SequenceState::snapshot() const {
+  StateSnapshot s;
+  s.shape = shape_;
+  s.n_past = n_past_;
+  s.conv = conv_;
+  s.kv.resize(kv_.size());
+  const size_t used = static_cast<size_t>(n_past_ * shape_.n_head_kv * shape_.head_dim);
+  for (size_t l = 0; l < kv_.size(); ++l) {
+    const KvLayer& from = kv_[l];
+    KvLayer& to = s.kv[l];
+    if (!from.k32.empty()) {
+      to.k32.assign(from.k32.begin(), from.k32.begin() + used);
+      to.v32.assign(from.v32.begin(), from.v32.begin() + used);
+    }
+    if (!from.k16.empty()) {
+      to.k16.assign(from.k16.begin(), from.k16.begin() + used);
+      to.v16.assign(from.v16.begin(), from.v16.begin() + used);
+    }
+  }
+  return s;
+}
+
+std::string SequenceState::restore_problem(const StateSnapshot& s) const {
+  const StateShape& a = shape_;
+  const StateShape& b = s.shape;
+  if (a.n_layers != b.n_layers || a.is_attention != b.is_attention || a.hidden != b.hidden ||
+      a.conv_steps != b.conv_steps || a.n_head_kv != b.n_head_kv || a.head_dim != b.head_dim)
+    return "the snapshot is of a model with another state shape";
+  if (a.cache_type != b.cache_type)
+    return "the snapshot holds an " + std::string(cache_type_name(b.cache_type)) + " KV cache, this state an " +
+           std::string(cache_type_name(a.cache_type)) + " one";
+  if (s.n_past < 0 || s.n_past > a.n_ctx)
+    return "the snapshot holds " + std::to_string(s.n_past) + " positions, more than the context length " +
+           std::to_string(a.n_ctx);
+  // A snapshot built by hand (or damaged) must still have the parts its shape promises.
+  const size_t used = static_cast<size_t>(s.n_past * b.n_head_kv * b.head_dim);
+  if (s.conv.size() != conv_.size() || s.kv.size() != kv_.size()) return "the snapshot is incomplete";
+  for (size_t l = 0; l < conv_.size(); ++l) {
+    const KvLayer& k = s.kv[l];
+    const bool attn = a.is_attention[l];
+    const size_t want32 = attn && a.cache_type == CacheType::F32 ? used : 0;
+    const size_t want16 = attn && a.cache_type == CacheType::F16 ? used : 0;
+    if (s.conv[l].size() != conv_[l].size() || k.k32.size() != want32 || k.v32.size() != want32 ||
+        k.k16.size() != want16 || k.v16.size() != want16)
+      return "the snapshot is incomplete";
+  }
+  return {};
+}
+
+void SequenceState::restore(const StateSnapshot& s) {
+  if (const std::string why = restore_problem(s); !why.empty()) throw Error("cannot restore the state: " + why);
+  n_past_ = s.n_past;
+  for (size_t l = 0; l < conv_.size(); ++l) {
+    std::copy(s.conv[l].begin(), s.conv[l].end(), conv_[l].begin());
+    const KvLayer& from = s.kv[l];
+    KvLayer& to = kv_[l];
+    std::copy(from.k32.begin(), from.k32.end(), to.k32.begin());
+    std::copy(from.v32.begin(), from.v32.end(), to.v32.begin());
+    std::copy(from.k16.begin(), from.k16.end(), to.k16.begin());
+    std::copy(from.v16.begin(), from.v16.end(), to.v16.begin());
+  }
+}
+
+size_t StateSnapshot::bytes() const {
+  size_t n = 0;
+  for (const auto& c : conv) n += c.size() * sizeof(float);
+  for (const auto& l : kv)
+    n += (l.k32.size() + l.v32.size()) * sizeof(float) + (l.k16.size() + l.v16.size()) * sizeof(uint16_t);
+  return n;
 }
 
 size_t SequenceState::conv_bytes() const { return conv_bytes(shape_); }

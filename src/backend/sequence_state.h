@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +32,17 @@ struct KvLayer {
   std::vector<uint16_t> k16, v16;
 };
 
+// A copy of a sequence's state as far as it goes: the conv windows, the KV rows [0, n_past) and n_past.
+// For a hybrid model this is what a prefix cache keeps: the conv windows summarise the whole prefix, so a
+// KV prefix alone cannot resume it. Restorable into any state of the same shape whose n_ctx holds n_past.
+struct StateSnapshot {
+  StateShape shape;  // of the state it was taken from
+  int64_t n_past = 0;
+  std::vector<std::vector<float>> conv;
+  std::vector<KvLayer> kv;
+  size_t bytes() const;  // conv windows and KV rows held
+};
+
 class SequenceState {
  public:
   explicit SequenceState(const StateShape& shape);
@@ -40,9 +52,13 @@ class SequenceState {
   void set_n_past(int64_t n) { n_past_ = n; }
   // Forget everything (a new conversation).
   void reset();
-  // Roll back to `n` positions. Only the attention caches can be truncated; the conv state is a
-  // running summary, so truncating is only exact to 0 or to a checkpoint taken with save_conv().
-  void truncate_kv(int64_t n) { n_past_ = n; }
+  // The state as it is now (see StateSnapshot).
+  StateSnapshot snapshot() const;
+  // Makes this state equal to the one `s` was taken from. Error, leaving the state unchanged, when the
+  // shapes differ (other than n_ctx) or n_past does not fit this state's n_ctx.
+  void restore(const StateSnapshot& s);
+  // Why `s` cannot be restored here; empty if it can.
+  std::string restore_problem(const StateSnapshot& s) const;
 
   float* conv(int64_t layer) { return conv_[layer].data(); }  // [conv_steps][hidden], oldest first
   KvLayer& kv(int64_t layer) { return kv_[layer]; }

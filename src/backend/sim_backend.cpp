@@ -70,6 +70,7 @@ class SimBackend final : public Backend {
   SimBackend(int n_threads, std::shared_ptr<const QuantPlan> plan) : float_(n_threads), plan_(std::move(plan)) {}
 
   std::string_view name() const override { return "sim"; }
+  bool batches_sequences() const override { return false; }  // dynamic ranges span a call's rows
   kernels::ThreadPool& pool() override { return float_.pool(); }
 
   void linear(const Weight& w, const float* x, int64_t n, float* y) override {

@@ -9,6 +9,17 @@
 namespace autoneural {
 
 struct Session::Impl {
+  // One session's input to a (batched) run and the logits it gets back.
+  struct Feed {
+    Impl* s = nullptr;
+    const int32_t* tokens = nullptr;  // or
+    const float* rows = nullptr;      // [n][hidden]
+    int64_t n = 0;
+    bool all_logits = false, no_logits = false;
+    int64_t done = 0;  // rows evaluated so far
+    std::vector<float> logits;
+  };
+
   std::shared_ptr<const Model> model;
   SessionOptions options;
   std::unique_ptr<backend::Backend> backend;
@@ -18,43 +29,78 @@ struct Session::Impl {
   int32_t placeholder = -1;      // the image token while decoding an image's rows
   std::vector<float> embedded;   // token rows for quantized execution
 
-  // Runs rows through the model in chunks of n_batch; returns the last row's or every row's logits.
-  std::vector<float> run(const int32_t* tokens, const float* rows, int64_t n, bool all_logits, bool no_logits = false) {
-    const auto& lm = *runtime::impl_of(*model).lm;
-    const int64_t vocab = lm.config().n_vocab, d = lm.config().hidden;
-    if (n <= 0) throw Error("decode: nothing to evaluate");
-    // The model checks these too, but per chunk: checking the whole input first keeps a failing call
-    // from leaving half of it in the state.
-    if (state->n_past() + n > options.n_ctx)
-      throw Error("input of " + std::to_string(n) + " tokens at position " + std::to_string(state->n_past()) +
+  // Throws Error unless the feed fits this session. The model checks these too, but per chunk: checking
+  // the whole input first keeps a failing call from leaving half of it in the state.
+  void check(const Feed& f, const std::string& which = "") const {
+    const int64_t vocab = runtime::impl_of(*model).lm->config().n_vocab;
+    if (f.n <= 0) throw Error((which.empty() ? "decode: " : which) + "nothing to evaluate");
+    if (state->n_past() + f.n > options.n_ctx)
+      throw Error(which + "input of " + std::to_string(f.n) + " tokens at position " + std::to_string(state->n_past()) +
                   " does not fit the context length " + std::to_string(options.n_ctx) +
                   " (raise it with -c / n_ctx)");
-    if (tokens)
-      for (int64_t i = 0; i < n; ++i)
-        if (tokens[i] < 0 || tokens[i] >= vocab)
-          throw Error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary (size " +
+    if (f.tokens)
+      for (int64_t i = 0; i < f.n; ++i)
+        if (f.tokens[i] < 0 || f.tokens[i] >= vocab)
+          throw Error(which + "token id " + std::to_string(f.tokens[i]) + " is outside the vocabulary (size " +
                       std::to_string(vocab) + ")");
-    std::vector<float> logits(no_logits ? 0 : static_cast<size_t>((all_logits ? n : 1) * vocab));
-    for (int64_t b = 0; b < n; b += options.n_batch) {
-      const int64_t len = std::min(options.n_batch, n - b);
-      const bool last_chunk = b + len == n;
-      const auto mode = no_logits    ? model::LogitsRows::None
-                        : all_logits ? model::LogitsRows::All
-                                     : (last_chunk ? model::LogitsRows::Last : model::LogitsRows::None);
-      float* out = all_logits ? logits.data() + b * vocab : logits.data();
-      const auto& plan = runtime::impl_of(*model).plan;
-      if (tokens && plan) {
-        // Quantized execution looks tokens up in the quantized embedding table.
-        embedded.resize(static_cast<size_t>(len * d));
-        plan->embed_tokens(tokens + b, len, d, embedded.data());
-        lm.forward(*backend, *state, nullptr, embedded.data(), len, mode, out, ws);
-      } else {
-        lm.forward(*backend, *state, tokens ? tokens + b : nullptr, rows ? rows + b * d : nullptr, len, mode, out, ws);
+  }
+
+  // Runs rows through the model in chunks of n_batch; returns the last row's or every row's logits.
+  std::vector<float> run(const int32_t* tokens, const float* rows, int64_t n, bool all_logits, bool no_logits = false) {
+    Feed f{this, tokens, rows, n, all_logits, no_logits, 0, {}};
+    check(f);
+    run_feeds(std::span<Feed>(&f, 1));
+    return std::move(f.logits);
+  }
+
+  // Runs checked feeds of distinct sessions of one model together: each pass takes the next chunk (up to
+  // its session's n_batch rows) of every feed that has rows left, on the first session's backend.
+  static void run_feeds(std::span<Feed> feeds) {
+    Impl& lead = *feeds.front().s;
+    const auto& lm = *runtime::impl_of(*lead.model).lm;
+    const auto& plan = runtime::impl_of(*lead.model).plan;
+    const int64_t vocab = lm.config().n_vocab, d = lm.config().hidden;
+    for (Feed& f : feeds) f.logits.assign(f.no_logits ? 0 : static_cast<size_t>((f.all_logits ? f.n : 1) * vocab), 0.0f);
+    std::vector<model::SequenceChunk> chunks;
+    std::vector<Feed*> in_pass;
+    for (;;) {
+      chunks.clear();
+      in_pass.clear();
+      for (Feed& f : feeds) {
+        if (f.done == f.n) continue;
+        Impl& s = *f.s;
+        const int64_t b = f.done, len = std::min(s.options.n_batch, f.n - b);
+        const bool last_chunk = b + len == f.n;
+        model::SequenceChunk c;
+        c.state = s.state.get();
+        c.n = len;
+        c.rows = f.no_logits    ? model::LogitsRows::None
+                 : f.all_logits ? model::LogitsRows::All
+                                : (last_chunk ? model::LogitsRows::Last : model::LogitsRows::None);
+        c.logits = f.logits.empty() ? nullptr : f.all_logits ? f.logits.data() + b * vocab : f.logits.data();
+        if (f.tokens && plan) {
+          // Quantized execution looks tokens up in the quantized embedding table.
+          s.embedded.resize(static_cast<size_t>(len * d));
+          plan->embed_tokens(f.tokens + b, len, d, s.embedded.data());
+          c.embeddings = s.embedded.data();
+        } else if (f.tokens) {
+          c.tokens = f.tokens + b;
+        } else {
+          c.embeddings = f.rows + b * d;
+        }
+        chunks.push_back(c);
+        in_pass.push_back(&f);
       }
-      if (tokens) history.insert(history.end(), tokens + b, tokens + b + len);
-      else history.insert(history.end(), static_cast<size_t>(len), placeholder);
+      if (chunks.empty()) break;
+      lm.forward_batch(*lead.backend, chunks, lead.ws);
+      for (Feed* f : in_pass) {
+        const int64_t len = std::min(f->s->options.n_batch, f->n - f->done);
+        auto& h = f->s->history;
+        if (f->tokens) h.insert(h.end(), f->tokens + f->done, f->tokens + f->done + len);
+        else h.insert(h.end(), static_cast<size_t>(len), f->s->placeholder);
+        f->done += len;
+      }
     }
-    return logits;
   }
 };
 
@@ -230,6 +276,58 @@ void Session::reset() {
   impl_->history.clear();
 }
 const Model& Session::model() const { return *impl_->model; }
+
+struct SessionSnapshot::Impl {
+  std::shared_ptr<const Model> model;  // held, so that identity cannot be confused with a later model
+  backend::StateSnapshot state;
+  std::vector<int32_t> history;
+};
+
+SessionSnapshot::SessionSnapshot(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+int64_t SessionSnapshot::n_past() const { return impl_->state.n_past; }
+const std::vector<int32_t>& SessionSnapshot::history() const { return impl_->history; }
+size_t SessionSnapshot::bytes() const { return impl_->state.bytes() + impl_->history.size() * sizeof(int32_t); }
+
+SessionSnapshot Session::snapshot() const {
+  auto s = std::make_shared<SessionSnapshot::Impl>();
+  s->model = impl_->model;
+  s->state = impl_->state->snapshot();
+  s->history = impl_->history;
+  return SessionSnapshot(std::move(s));
+}
+
+void Session::restore(const SessionSnapshot& snapshot) {
+  const SessionSnapshot::Impl& s = *snapshot.impl_;
+  if (s.model != impl_->model) throw Error("restore: the snapshot was taken from a session of another model");
+  if (const std::string why = impl_->state->restore_problem(s.state); !why.empty())
+    throw Error("restore: " + why + (s.state.n_past > n_ctx() ? " (raise it with -c / n_ctx)" : ""));
+  impl_->state->restore(s.state);
+  impl_->history = s.history;
+}
+
+std::vector<std::vector<float>> decode_batch(std::span<Session* const> sessions,
+                                             std::span<const std::span<const int32_t>> tokens, bool all_logits) {
+  if (sessions.size() != tokens.size())
+    throw Error("decode_batch: " + std::to_string(sessions.size()) + " sessions but " + std::to_string(tokens.size()) +
+                " token lists");
+  if (sessions.empty()) return {};
+  using Impl = Session::Impl;
+  std::vector<Impl::Feed> feeds(sessions.size());
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    const std::string which = "decode_batch: session " + std::to_string(i) + ": ";
+    if (!sessions[i]) throw Error(which + "null");
+    Impl* s = sessions[i]->impl_.get();
+    if (s->model != sessions[0]->impl_->model) throw Error(which + "uses another model than session 0");
+    for (size_t j = 0; j < i; ++j)
+      if (sessions[j] == sessions[i]) throw Error(which + "appears twice in the batch");
+    feeds[i] = {s, tokens[i].data(), nullptr, static_cast<int64_t>(tokens[i].size()), all_logits, false, 0, {}};
+    s->check(feeds[i], which);
+  }
+  Impl::run_feeds(feeds);
+  std::vector<std::vector<float>> logits(feeds.size());
+  for (size_t i = 0; i < feeds.size(); ++i) logits[i] = std::move(feeds[i].logits);
+  return logits;
+}
 
 StateMemory Session::memory() const {
   StateMemory m;
