@@ -17,7 +17,8 @@ constexpr std::pair<std::string_view, std::string_view> kPrefixes[] = {
 
 std::string hf_name_of(std::string_view gguf) {
   for (const auto& [ours, timm] : kPrefixes)
-    if (gguf.substr(0, ours.size()) == ours) return std::string(kHfPrefix) + std::string(timm) + std::string(gguf.substr(ours.size()));
+    if (gguf.substr(0, ours.size()) == ours)
+      return std::string(kHfPrefix) + std::string(timm) + std::string(gguf.substr(ours.size()));
   throw Error("internal: " + std::string(gguf) + " is not a MobileNetV5 tensor name");
 }
 

@@ -19,7 +19,8 @@ ManifestWeights::ManifestWeights(const format::WeightSource& weights, const Tens
 
 const ManifestWeights::Entry& ManifestWeights::entry(std::string_view name) const {
   const auto it = entries_.find(name);
-  if (it == entries_.end()) throw Error("internal: tensor " + std::string(name) + " is not in the component's manifest");
+  if (it == entries_.end())
+    throw Error("internal: tensor " + std::string(name) + " is not in the component's manifest");
   return it->second;
 }
 
