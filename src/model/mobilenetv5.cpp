@@ -1,7 +1,6 @@
 #include "model/mobilenetv5.h"
 
 #include <algorithm>
-#include <cmath>
 
 #include "autoneural/error.h"
 #include "model/mobilenetv5_blocks.h"
