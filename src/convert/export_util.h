@@ -2,10 +2,17 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "format/tensor_type.h"
+#include "model/tensor_manifest.h"
+
+namespace autoneural::format {
+class GgufWriter;
+}
 
 namespace autoneural::convert {
 
@@ -32,5 +39,18 @@ struct SplitMix {
   // Uniform in [-1, 1).
   float uniform() { return static_cast<float>(static_cast<int64_t>(next() >> 11) * 0x1.0p-52 - 1.0); }
 };
+
+// How a writer stores a manifest tensor (model::stored_shape, or a foreign format's rule).
+using StoreRule = std::function<model::StoredShape(const model::TensorSpec&)>;
+
+// Draws every required tensor of `manifest` in order from `rng` (TensorSpec::init), stores it as `store`
+// says and adds it to `w`; `progress` runs from 0 to 0.9 with the tensor names.
+void add_random_tensors(format::GgufWriter& w, const model::TensorManifest& manifest, SplitMix& rng,
+                        const StoreRule& store, const std::function<void(double, std::string_view)>& progress);
+
+// A checkpoint tensor (`type` data of shape `ne`, ggml order) converted to `spec`'s stored form for
+// `target` and added to `w` under spec.name. Error naming `source` when the shape is not spec's.
+void add_converted_tensor(format::GgufWriter& w, const model::TensorSpec& spec, TensorType type, const uint8_t* data,
+                          const std::vector<int64_t>& ne, TensorType target, const std::string& source);
 
 }  // namespace autoneural::convert

@@ -1,16 +1,14 @@
 #include "convert/lfm2_export.h"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <vector>
 
 #include "autoneural/error.h"
 #include "format/gguf.h"
 #include "format/safetensors.h"
-#include "kernels/quantize.h"
 #include "convert/export_util.h"
-#include "model/lfm2.h"
+#include "model/lfm2_manifest.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vocab.h"
 
@@ -78,31 +76,6 @@ tokenizer::VocabData synthetic_vocab(int64_t n_vocab) {
 
 }  // namespace
 
-uint32_t file_type_id(TensorType t) {
-  switch (t) {
-    case TensorType::F32: return 0;
-    case TensorType::F16: return 1;
-    case TensorType::Q4_0: return 2;
-    case TensorType::Q8_0: return 7;
-    case TensorType::BF16: return 32;
-    default: throw Error("cannot write files of type " + std::string(tensor_type_name(t)));
-  }
-}
-
-std::vector<uint8_t> encode_rows(const float* src, int64_t ne0, int64_t n_rows, TensorType type) {
-  const size_t rb = row_bytes(type, ne0);
-  std::vector<uint8_t> out(rb * static_cast<size_t>(n_rows));
-  for (int64_t r = 0; r < n_rows; ++r) kernels::quantize_row(type, src + r * ne0, out.data() + rb * r, ne0);
-  return out;
-}
-
-TensorType lfm2_storage_type(std::string_view name, const std::vector<int64_t>& ne, TensorType target) {
-  if (ne.size() < 2 || ends_with(name, "_norm.weight") || ends_with(name, "shortconv.conv.weight"))
-    return TensorType::F32;
-  if (ne[0] % traits(target).block_elems != 0) return TensorType::F16;
-  return target;
-}
-
 void add_lfm2_from_hf(const Checkpoint& checkpoint, format::GgufWriter& w, TensorType target,
                       const ProgressFn& progress, HfNameMapper other_part) {
   if (checkpoint.is_gguf()) throw Error(checkpoint.path() + " is a GGUF file, not a Hugging Face directory");
@@ -116,9 +89,9 @@ void add_lfm2_from_hf(const Checkpoint& checkpoint, format::GgufWriter& w, Tenso
   tokenizer::vocab_to_gguf(vocab, w);
 
   // Same tensor order as llama.cpp's converter: the checkpoint's order (sorted by name in safetensors).
+  const TensorManifest manifest = lfm2_manifest(config);
   const auto all = st.all();
   size_t done = 0;
-  std::vector<float> row;
   for (const auto* t : all) {
     ++done;
     auto name = lfm2_hf_to_gguf_name(t->name);
@@ -126,15 +99,10 @@ void add_lfm2_from_hf(const Checkpoint& checkpoint, format::GgufWriter& w, Tenso
       if (other_part && other_part(t->name)) continue;  // the vision half of a vision-language model
       throw Error(hf_dir + ": tensor " + t->name + " is not part of an LFM2 model");
     }
-    std::vector<int64_t> ne(t->shape.rbegin(), t->shape.rend());
-    // The short-conv kernel [d, 1, L] is stored squeezed as ne [L, d], as llama.cpp does.
-    if (ends_with(*name, "shortconv.conv.weight") && ne.size() == 3 && ne[1] == 1) ne = {ne[0], ne[2]};
-    const TensorType type = lfm2_storage_type(*name, ne, target);
-    const int64_t ne0 = ne[0], n = t->n_elements(), rows = ne0 > 0 ? n / ne0 : 0;
-    row.resize(static_cast<size_t>(n));
-    kernels::dequantize_row(t->type, t->data, row.data(), n);
-    const auto bytes = encode_rows(row.data(), ne0, rows, type);
-    w.add_tensor(*name, type, ne, bytes.data(), bytes.size());
+    const TensorSpec* spec = find_spec(manifest, *name);
+    if (!spec) throw Error(hf_dir + ": tensor " + t->name + " is not part of this LFM2 configuration");
+    add_converted_tensor(w, *spec, t->type, t->data, std::vector<int64_t>(t->shape.rbegin(), t->shape.rend()), target,
+                         hf_dir);
     if (progress) progress(static_cast<double>(done) / static_cast<double>(all.size()), *name);
   }
 }
@@ -154,50 +122,9 @@ void make_random_lfm2(const Lfm2Config& config, TensorType target, const std::st
   lfm2_config_to_gguf(config, w);
   tokenizer::vocab_to_gguf(synthetic_vocab(config.n_vocab), w);
 
-  const int64_t d = config.hidden, hd = config.head_dim;
-  struct Spec {
-    std::string name;
-    std::vector<int64_t> ne;
-    float scale;  // uniform in [-scale, scale]; 0 means "norm weight": all ones
-  };
-  std::vector<Spec> specs;
-  auto lin = [](int64_t in) { return std::sqrt(3.0f / static_cast<float>(in)); };  // variance 1/fan_in
-  specs.push_back({"token_embd.weight", {d, config.n_vocab}, 0.5f});
-  specs.push_back({"token_embd_norm.weight", {d}, 0.0f});
-  for (int64_t i = 0; i < config.n_layers; ++i) {
-    const std::string p = "blk." + std::to_string(i) + ".";
-    specs.push_back({p + "attn_norm.weight", {d}, 0.0f});
-    if (config.is_attention[i]) {
-      specs.push_back({p + "attn_q.weight", {d, config.n_head * hd}, lin(d)});
-      specs.push_back({p + "attn_k.weight", {d, config.n_head_kv * hd}, lin(d)});
-      specs.push_back({p + "attn_v.weight", {d, config.n_head_kv * hd}, lin(d)});
-      specs.push_back({p + "attn_output.weight", {config.n_head * hd, d}, lin(config.n_head * hd)});
-      specs.push_back({p + "attn_q_norm.weight", {hd}, 0.0f});
-      specs.push_back({p + "attn_k_norm.weight", {hd}, 0.0f});
-    } else {
-      specs.push_back({p + "shortconv.in_proj.weight", {d, 3 * d}, lin(d)});
-      specs.push_back({p + "shortconv.conv.weight", {config.conv_l_cache, d}, 0.5f});
-      specs.push_back({p + "shortconv.out_proj.weight", {d, d}, lin(d)});
-    }
-    specs.push_back({p + "ffn_norm.weight", {d}, 0.0f});
-    specs.push_back({p + "ffn_gate.weight", {d, config.ff}, lin(d)});
-    specs.push_back({p + "ffn_up.weight", {d, config.ff}, lin(d)});
-    specs.push_back({p + "ffn_down.weight", {config.ff, d}, lin(config.ff)});
-  }
-  int64_t total = 0, done = 0;
-  for (const auto& s : specs) total += s.ne.size() == 1 ? s.ne[0] : s.ne[0] * s.ne[1];
   SplitMix rng{seed};
-  std::vector<float> values;
-  for (const auto& s : specs) {
-    const int64_t n = s.ne.size() == 1 ? s.ne[0] : s.ne[0] * s.ne[1];
-    values.resize(static_cast<size_t>(n));
-    for (auto& x : values) x = s.scale == 0.0f ? 1.0f : s.scale * rng.uniform();
-    const TensorType type = lfm2_storage_type(s.name, s.ne, target);
-    const auto bytes = encode_rows(values.data(), s.ne[0], n / s.ne[0], type);
-    w.add_tensor(s.name, type, s.ne, bytes.data(), bytes.size());
-    done += n;
-    if (progress) progress(static_cast<double>(done) / static_cast<double>(total) * 0.9, s.name);
-  }
+  const TensorManifest manifest = lfm2_manifest(config);
+  add_random_tensors(w, manifest, rng, [&](const TensorSpec& s) { return stored_shape(s, target); }, progress);
   w.write(out_path);
   if (progress) progress(1.0, "written");
 }

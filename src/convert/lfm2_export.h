@@ -25,18 +25,11 @@ inline constexpr const char* kRandomModelNamePrefix = "lfm2-random-";
 // fraction in [0, 1]; `what` names the current step (a tensor name).
 using ProgressFn = std::function<void(double fraction, std::string_view what)>;
 
-// The type a tensor is stored with when the file's target type is `target`, following llama.cpp's
-// converter: 1-D tensors, norms and short-conv kernels stay F32; matrices whose rows do not divide into
-// quantization blocks fall back to F16.
-TensorType lfm2_storage_type(std::string_view gguf_name, const std::vector<int64_t>& ne, TensorType target);
-
 // The language model of a Hugging Face directory (LFM2, or the text half of an AutoNeural directory, whose
 // config nests it under text_config) into `w`: general.* and lfm2.* keys, the vocabulary, the tensors.
 // Tensors that `other_part` maps (the vision half) are skipped; any other unknown tensor is an Error.
-// The language model of a Hugging Face directory (`other_part` names the tensors of its vision half, which
-// are skipped) as GGUF metadata and tensors in `w`.
-void add_lfm2_from_hf(const model::Checkpoint& checkpoint, format::GgufWriter& w, TensorType target, const ProgressFn& progress,
-                      format::HfNameMapper other_part);
+void add_lfm2_from_hf(const model::Checkpoint& checkpoint, format::GgufWriter& w, TensorType target,
+                      const ProgressFn& progress, format::HfNameMapper other_part);
 
 // Hugging Face directory (config.json, safetensors, tokenizer.json) → GGUF, written atomically.
 void convert_lfm2_hf_to_gguf(const std::string& hf_dir, const std::string& out_path, TensorType target,

@@ -19,16 +19,6 @@ namespace autoneural::convert {
 // general.name of random vision files starts with this.
 inline constexpr const char* kRandomVisionNamePrefix = "autoneural-random-";
 
-// The type and shape a vision tensor is stored with when the file's target is `target`: norms, biases,
-// layer scales, depthwise kernels and the stem stay F32; convolution and connector matrices take `target`
-// (quantized types store them 2-D [in·k², out] so that blocks run along the input; rows that do not divide
-// into blocks fall back to F16).
-struct StoredShape {
-  TensorType type;
-  std::vector<int64_t> ne;
-};
-StoredShape vision_storage(std::string_view gguf_name, const std::vector<int64_t>& ne, TensorType target);
-
 // An AutoNeural directory → text GGUF (LFM2, loadable by llama.cpp) + vision GGUF, or one merged GGUF
 // (ours only: llama.cpp refuses files with tensors it does not expect) when vision_out is empty.
 void convert_autoneural_hf(const std::string& hf_dir, const std::string& text_out, const std::string& vision_out,

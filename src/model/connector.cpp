@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "autoneural/error.h"
+#include "model/connector_manifest.h"
 #include "model/weight_loading.h"
 
 namespace autoneural::model {
@@ -11,28 +12,22 @@ Connector::Connector(std::shared_ptr<const format::WeightSource> weights, Connec
     : weights_(std::move(weights)), config_(std::move(config)) {
   const auto& c = config_;
   if (c.in_dim <= 0 || c.out_dim <= 0) throw Error("connector: input and output widths must be positive");
-  const format::WeightSource& w = *weights_;
+  if (c.kind == ConnectorKind::Mlp2 && c.hidden_dim <= 0) throw Error("connector: hidden width must be positive");
+  const ManifestWeights t(*weights_, connector_manifest(c));
   if (c.kind == ConnectorKind::Mlp2) {
-    if (c.hidden_dim <= 0) throw Error("connector: hidden width must be positive");
-    w1_ = load_matrix(w, "mm.1.weight", c.in_dim, c.hidden_dim);
-    w2_ = load_matrix(w, "mm.2.weight", c.hidden_dim, c.out_dim);
+    w1_ = t.matrix("mm.1.weight");
+    w2_ = t.matrix("mm.2.weight");
     if (c.bias) {
-      b1_ = load_f32(w, "mm.1.bias", {c.hidden_dim});
-      b2_ = load_f32(w, "mm.2.bias", {c.out_dim});
+      b1_ = t.f32("mm.1.bias");
+      b2_ = t.f32("mm.2.bias");
     }
   } else {
-    w1_ = load_matrix(w, "mm.input_projection.weight", c.in_dim, c.out_dim);
-    soft_norm_ = load_f32(w, "mm.soft_emb_norm.weight", {c.in_dim});
+    w1_ = t.matrix("mm.input_projection.weight");
+    soft_norm_ = t.f32("mm.soft_emb_norm.weight");
   }
 }
 
-int64_t Connector::parameter_count() const {
-  const auto& c = config_;
-  if (c.kind == ConnectorKind::Mlp2)
-    return c.in_dim * c.hidden_dim + c.hidden_dim * c.out_dim +
-           static_cast<int64_t>(b1_.size() + b2_.size());
-  return c.in_dim * c.out_dim + c.in_dim;
-}
+int64_t Connector::parameter_count() const { return model::parameter_count(connector_manifest(config_)); }
 
 void Connector::forward(backend::Backend& be, const float* x, int64_t n, float* y) const {
   const auto& c = config_;

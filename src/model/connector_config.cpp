@@ -4,24 +4,6 @@
 
 namespace autoneural::model {
 
-std::optional<std::string> connector_hf_to_gguf_name(std::string_view n) {
-  for (std::string_view prefix : {"model.multi_modal_projector.", "multi_modal_projector."}) {
-    if (n.substr(0, prefix.size()) != prefix) continue;
-    n.remove_prefix(prefix.size());
-    if (n.substr(0, 9) == "linear_1.") return "mm.1." + std::string(n.substr(9));
-    if (n.substr(0, 9) == "linear_2.") return "mm.2." + std::string(n.substr(9));
-    return std::nullopt;
-  }
-  for (std::string_view prefix : {"model.embed_vision.", "embed_vision."}) {
-    if (n.substr(0, prefix.size()) != prefix) continue;
-    n.remove_prefix(prefix.size());
-    if (n == "embedding_projection.weight") return "mm.input_projection.weight";
-    if (n == "soft_embedding_norm.weight") return "mm.soft_emb_norm.weight";
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
-
 const char* connector_kind_name(ConnectorKind kind) { return kind == ConnectorKind::Mlp2 ? "mlp2" : "gemma3n"; }
 
 void connector_config_to_gguf(const ConnectorConfig& c, format::GgufWriter& w) {

@@ -41,7 +41,8 @@ struct ImageTokenConfig {
 };
 
 // HF AutoNeural tensor names → ours: model.multi_modal_projector.linear_{1,2}.* → mm.{1,2}.*,
-// model.embed_vision.* (Gemma 3n) → mm.input_projection / mm.soft_emb_norm.
+// model.embed_vision.* (Gemma 3n) → mm.input_projection / mm.soft_emb_norm; the naming of
+// connector_manifest (model/connector_manifest.cpp) read backwards.
 std::optional<std::string> connector_hf_to_gguf_name(std::string_view hf_name);
 
 const char* connector_kind_name(ConnectorKind kind);

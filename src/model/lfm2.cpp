@@ -9,85 +9,37 @@
 
 namespace autoneural::model {
 
-std::optional<std::string> lfm2_hf_to_gguf_name(std::string_view hf_name) {
-  // Accept both the bare LFM2 checkpoint names and the ones nested in a vision-language model.
-  std::string name(hf_name);
-  for (const char* prefix : {"model.language_model.", "language_model.model.", "language_model."}) {
-    if (name.rfind(prefix, 0) == 0) {
-      name = "model." + name.substr(std::string_view(prefix).size());
-      break;
-    }
-  }
-  if (name == "model.embed_tokens.weight") return "token_embd.weight";
-  if (name == "model.embedding_norm.weight" || name == "model.norm.weight") return "token_embd_norm.weight";
-  if (name == "lm_head.weight") return "output.weight";
-  static const std::pair<const char*, const char*> kLayerMap[] = {
-      {"operator_norm.weight", "attn_norm.weight"},
-      {"ffn_norm.weight", "ffn_norm.weight"},
-      {"feed_forward.w1.weight", "ffn_gate.weight"},
-      {"feed_forward.w3.weight", "ffn_up.weight"},
-      {"feed_forward.w2.weight", "ffn_down.weight"},
-      {"conv.in_proj.weight", "shortconv.in_proj.weight"},
-      {"conv.conv.weight", "shortconv.conv.weight"},
-      {"conv.out_proj.weight", "shortconv.out_proj.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.out_proj.weight", "attn_output.weight"},
-      {"self_attn.q_layernorm.weight", "attn_q_norm.weight"},
-      {"self_attn.k_layernorm.weight", "attn_k_norm.weight"},
-  };
-  constexpr std::string_view kLayers = "model.layers.";
-  if (name.rfind(kLayers, 0) != 0) return std::nullopt;
-  const size_t dot = name.find('.', kLayers.size());
-  if (dot == std::string::npos) return std::nullopt;
-  const std::string index = name.substr(kLayers.size(), dot - kLayers.size());
-  if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  const std::string rest = name.substr(dot + 1);
-  for (const auto& [hf, gguf] : kLayerMap)
-    if (rest == hf) return "blk." + index + "." + gguf;
-  return std::nullopt;
-}
-
-backend::Weight Lfm2Model::matrix(const std::string& name, int64_t in, int64_t out) const {
-  return load_matrix(*weights_, name, in, out);
-}
-
-std::vector<float> Lfm2Model::vector_f32(const std::string& name, const std::vector<int64_t>& ne) const {
-  return load_f32(*weights_, name, ne);
-}
-
 Lfm2Model::Lfm2Model(std::shared_ptr<const format::WeightSource> weights, Lfm2Config config)
     : weights_(std::move(weights)), config_(std::move(config)) {
   const auto& c = config_;
   c.validate();
-  const int64_t d = c.hidden, hd = c.head_dim;
-  token_embd_ = &weights_->require("token_embd.weight", {d, c.n_vocab});
-  output_ = matrix(weights_->find("output.weight") ? "output.weight" : "token_embd.weight", d, c.n_vocab);
-  output_norm_ = vector_f32("token_embd_norm.weight", {d});
+  const ManifestWeights t(*weights_, lfm2_manifest(c));
+  token_embd_ = &t.tensor("token_embd.weight");
+  output_ = t.matrix(t.has("output.weight") ? "output.weight" : "token_embd.weight");
+  output_norm_ = t.f32("token_embd_norm.weight");
   layers_.resize(c.n_layers);
   for (int64_t i = 0; i < c.n_layers; ++i) {
     Layer& L = layers_[i];
-    const std::string p = "blk." + std::to_string(i) + ".";
     L.site = "blk." + std::to_string(i);
+    const std::string p = L.site + ".";
     L.attention = c.is_attention[i];
-    L.attn_norm = vector_f32(p + "attn_norm.weight", {d});
-    L.ffn_norm = vector_f32(p + "ffn_norm.weight", {d});
+    L.attn_norm = t.f32(p + "attn_norm.weight");
+    L.ffn_norm = t.f32(p + "ffn_norm.weight");
     if (L.attention) {
-      L.wq = matrix(p + "attn_q.weight", d, c.n_head * hd);
-      L.wk = matrix(p + "attn_k.weight", d, c.n_head_kv * hd);
-      L.wv = matrix(p + "attn_v.weight", d, c.n_head_kv * hd);
-      L.wo = matrix(p + "attn_output.weight", c.n_head * hd, d);
-      L.q_norm = vector_f32(p + "attn_q_norm.weight", {hd});
-      L.k_norm = vector_f32(p + "attn_k_norm.weight", {hd});
+      L.wq = t.matrix(p + "attn_q.weight");
+      L.wk = t.matrix(p + "attn_k.weight");
+      L.wv = t.matrix(p + "attn_v.weight");
+      L.wo = t.matrix(p + "attn_output.weight");
+      L.q_norm = t.f32(p + "attn_q_norm.weight");
+      L.k_norm = t.f32(p + "attn_k_norm.weight");
     } else {
-      L.in_proj = matrix(p + "shortconv.in_proj.weight", d, 3 * d);
-      L.out_proj = matrix(p + "shortconv.out_proj.weight", d, d);
-      L.conv_kernel = vector_f32(p + "shortconv.conv.weight", {c.conv_l_cache, d});
+      L.in_proj = t.matrix(p + "shortconv.in_proj.weight");
+      L.out_proj = t.matrix(p + "shortconv.out_proj.weight");
+      L.conv_kernel = t.f32(p + "shortconv.conv.weight");
     }
-    L.ffn_gate = matrix(p + "ffn_gate.weight", d, c.ff);
-    L.ffn_up = matrix(p + "ffn_up.weight", d, c.ff);
-    L.ffn_down = matrix(p + "ffn_down.weight", c.ff, d);
+    L.ffn_gate = t.matrix(p + "ffn_gate.weight");
+    L.ffn_up = t.matrix(p + "ffn_up.weight");
+    L.ffn_down = t.matrix(p + "ffn_down.weight");
   }
 }
 

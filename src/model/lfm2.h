@@ -14,14 +14,12 @@
 #include <vector>
 
 #include "model/lfm2_config.h"
+#include "model/lfm2_manifest.h"
 #include "format/weight_source.h"
 #include "backend/backend.h"
 #include "backend/sequence_state.h"
 
 namespace autoneural::model {
-
-// Hugging Face → GGUF tensor names (§3.4); nullopt for tensors that are not part of the language model.
-std::optional<std::string> lfm2_hf_to_gguf_name(std::string_view hf_name);
 
 // Scratch activations of one forward chunk, owned by the caller so that decoding does not allocate.
 struct Lfm2Workspace {
@@ -44,7 +42,7 @@ struct SequenceChunk {
 
 class Lfm2Model {
  public:
-  // Validates every tensor's presence and shape against the configuration; throws Error otherwise.
+  // Validates every tensor's presence and shape against lfm2_manifest(config); throws Error otherwise.
   Lfm2Model(std::shared_ptr<const format::WeightSource> weights, Lfm2Config config);
 
   const Lfm2Config& config() const { return config_; }
@@ -81,8 +79,6 @@ class Lfm2Model {
   void check_batch(std::span<const SequenceChunk> batch) const;
   // The layers and output head for a batch that check_batch accepted.
   void run_batch(backend::Backend& backend, std::span<const SequenceChunk> batch, Lfm2Workspace& ws) const;
-  backend::Weight matrix(const std::string& name, int64_t in, int64_t out) const;
-  std::vector<float> vector_f32(const std::string& name, const std::vector<int64_t>& ne) const;
 
   std::shared_ptr<const format::WeightSource> weights_;
   Lfm2Config config_;

@@ -14,14 +14,15 @@
 #include <vector>
 
 #include "model/mobilenetv5_config.h"
+#include "model/mobilenetv5_manifest.h"
 #include "format/weight_source.h"
 #include "backend/backend.h"
 
 namespace autoneural::model {
 
-// Hugging Face → GGUF names of the vision tower (`model.vision_tower.timm_model.<timm name>` →
-// `v.conv_stem.*`, `v.blk.S.B.*`, `v.msfa.*`, §1.7); nullopt for other tensors.
-std::optional<std::string> mobilenetv5_hf_to_gguf_name(std::string_view hf_name);
+namespace mnv5 {
+class VisionBlock;
+}
 
 // Called with intermediate feature maps (channels-last, h*w rows of c): "stem", "blk.S.B", "stage.S"
 // (S = 0..), "msfa.concat", "msfa.ffn", "msfa.resized", "output". For tests, per-layer error reports and
@@ -30,7 +31,7 @@ using FeatureTap = std::function<void(std::string_view name, const float* data, 
 
 class MobileNetV5 {
  public:
-  // Validates every tensor's presence and shape against the configuration; throws Error otherwise.
+  // Validates every tensor's presence and shape against mobilenetv5_manifest(config); throws Error otherwise.
   MobileNetV5(std::shared_ptr<const format::WeightSource> weights, MobileNetV5Config config);
   ~MobileNetV5();
 
@@ -44,12 +45,11 @@ class MobileNetV5 {
   void encode(backend::Backend& backend, const float* pixels, int64_t h, int64_t w, float* out,
               const FeatureTap& tap = {}) const;
 
-  struct Block;
 
  private:
   std::shared_ptr<const format::WeightSource> weights_;
   MobileNetV5Config config_;
-  std::vector<std::unique_ptr<Block>> blocks_;  // all stages in order
+  std::vector<std::unique_ptr<mnv5::VisionBlock>> blocks_;  // all stages in order
   struct Stem;
   struct Msfa;
   std::unique_ptr<Stem> stem_;

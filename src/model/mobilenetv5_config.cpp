@@ -7,6 +7,7 @@
 #include "autoneural/error.h"
 #include "autoneural/vision.h"
 #include "format/gguf.h"
+#include "model/mobilenetv5_manifest.h"
 
 namespace autoneural::model {
 namespace {
@@ -149,41 +150,7 @@ int MobileNetV5Config::msfa_in_channels() const {
   return c;
 }
 
-int64_t MobileNetV5Config::parameter_count() const {
-  int64_t n = int64_t(stem_size) * in_channels * stem_kernel * stem_kernel + stem_size + (stem_bias ? stem_size : 0);
-  int in = stem_size;
-  for (const auto& stage : stages) {
-    for (const auto& b : stage) {
-      const int out = b.out_channels;
-      switch (b.kind) {
-        case VisionBlockKind::EdgeResidual: {
-          const int mid = mid_channels(in, b.expansion);
-          n += int64_t(mid) * in * b.kernel * b.kernel + mid + int64_t(out) * mid + out;
-          break;
-        }
-        case VisionBlockKind::UniversalInvertedResidual: {
-          const int mid = mid_channels(in, b.expansion);
-          if (b.dw_start) n += int64_t(in) * b.dw_start * b.dw_start + in;
-          n += int64_t(mid) * in + mid;
-          if (b.dw_mid) n += int64_t(mid) * b.dw_mid * b.dw_mid + mid;
-          n += int64_t(out) * mid + out + (layer_scale ? out : 0);
-          break;
-        }
-        case VisionBlockKind::MobileAttention: {
-          const int64_t hd = int64_t(b.heads) * b.key_dim;
-          n += in + hd * in + 2 * int64_t(b.key_dim) * in + int64_t(out) * hd + (layer_scale ? out : 0);
-          if (b.kv_stride > 1) n += 2 * (int64_t(in) * b.kv_kernel * b.kv_kernel + in);
-          break;
-        }
-      }
-      in = out;
-    }
-  }
-  const int64_t msfa_in = msfa_in_channels();
-  const int64_t msfa_mid = mid_channels(static_cast<int>(msfa_in), msfa_expansion);
-  n += msfa_mid * msfa_in + msfa_mid + int64_t(msfa_output_channels) * msfa_mid + 2 * msfa_output_channels;
-  return n;
-}
+int64_t MobileNetV5Config::parameter_count() const { return model::parameter_count(mobilenetv5_manifest(*this)); }
 
 void MobileNetV5Config::validate() const {
   auto fail = [](const std::string& what) { throw Error("invalid MobileNetV5 configuration: " + what); };
