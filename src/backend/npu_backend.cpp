@@ -222,7 +222,7 @@ class NpuBackend final : public Backend {
     for (int64_t t = 0; t < n; ++t)
       for (int64_t c = 0; c < dim; ++c)
         u[t * dim + c] = int128(in.c[t * 3 * dim + c] - in.enc.zero) * (in.c[t * 3 * dim + 2 * dim + c] - in.enc.zero);
-    const std::string sp = point(site, "state");
+    const std::string sp = point_state(site);
     ActEncoding es;
     if (const auto* r = plan_->range(sp)) {
       es = quant::encoding_for_range(r->first, r->second, plan_->act_scheme(site));
@@ -246,8 +246,8 @@ class NpuBackend final : public Backend {
       }
     // conv → its own grid (per-channel kernel scales), then z = C ⊙ conv.
     std::vector<float> conv_f(static_cast<size_t>(n * dim));
-    write_per_channel(point(site, "conv"), conv.data(), n, dim, es.scale, kq.scales, conv_f.data());
-    Codes cc = codes(point(site, "conv"), conv_f.data(), n * dim);
+    write_per_channel(point_conv(site), conv.data(), n, dim, es.scale, kq.scales, conv_f.data());
+    Codes cc = codes(point_conv(site), conv_f.data(), n * dim);
     std::vector<int128> v(static_cast<size_t>(n * dim));
     for (int64_t t = 0; t < n; ++t)
       for (int64_t c = 0; c < dim; ++c)
@@ -309,7 +309,7 @@ class NpuBackend final : public Backend {
                 int64_t pos0, int64_t n) override {
     if (cache.k32.empty()) throw Error("the npu backend needs an f32 KV cache (16-bit codes are kept in it exactly)");
     const int64_t row = s.n_head_kv * s.head_dim, count = n * row;
-    Codes kc = codes(point(site, "k"), k, count), vc = codes(point(site, "v"), v, count);
+    Codes kc = codes(point_key(site), k, count), vc = codes(point_value(site), v, count);
     for (int64_t i = 0; i < count; ++i) {
       cache.k32[pos0 * row + i] = kc.enc.value(kc.c[i]);
       cache.v32[pos0 * row + i] = vc.enc.value(vc.c[i]);
@@ -321,8 +321,8 @@ class NpuBackend final : public Backend {
     const int64_t hd = s.head_dim, row = s.n_head_kv * hd, n_kv = pos0 + n, group = s.n_head / s.n_head_kv;
     Codes qc = codes(point_in(site), q, n * s.n_head * hd);
     const std::string kv_site = std::string(site.substr(0, site.rfind('.'))) + ".kv";
-    Codes kc = codes(point(kv_site, "k"), cache.k32.data(), n_kv * row);
-    Codes vc = codes(point(kv_site, "v"), cache.v32.data(), n_kv * row);
+    Codes kc = codes(point_key(kv_site), cache.k32.data(), n_kv * row);
+    Codes vc = codes(point_value(kv_site), cache.v32.data(), n_kv * row);
     std::vector<int128> o(static_cast<size_t>(n * s.n_head * hd));
     std::vector<int16_t> qh(static_cast<size_t>(n * hd)), kh(static_cast<size_t>(n_kv * hd)), vt(static_cast<size_t>(hd * n_kv));
     std::vector<int128> oh(static_cast<size_t>(n * hd));

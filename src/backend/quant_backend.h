@@ -28,11 +28,20 @@ const char* backend_kind_name(BackendKind kind);
 std::unique_ptr<Backend> make_sim_backend(int n_threads, std::shared_ptr<const QuantPlan> plan);
 std::unique_ptr<Backend> make_npu_backend(int n_threads, std::shared_ptr<const QuantPlan> plan);
 
-// The quantization points' names, shared by the backends and the calibration observer.
+// Every quantization point, named here once and shared by the sim / npu backends, the calibration
+// observer and the stored ranges (docs/quantization.md):
+//   "<site>"        an operation's output
+//   "<site>:in"     its (first) input; ":in1", ":in2", ... further inputs
+//   "<site>:state"  a short convolution's window [previous inputs; B ⊙ X]
+//   "<site>:conv"   the short convolution's output before the C gate
+//   "<site>:k", "<site>:v"  the keys and values an attention layer caches
 inline std::string point_in(std::string_view site, int index = 0) {
   return std::string(site) + (index == 0 ? ":in" : ":in" + std::to_string(index));
 }
-inline std::string point(std::string_view site, std::string_view what) { return std::string(site) + ":" + std::string(what); }
+inline std::string point_state(std::string_view site) { return std::string(site) + ":state"; }
+inline std::string point_conv(std::string_view site) { return std::string(site) + ":conv"; }
+inline std::string point_key(std::string_view site) { return std::string(site) + ":k"; }
+inline std::string point_value(std::string_view site) { return std::string(site) + ":v"; }
 // A linear/conv weight "blk.3.attn_q.weight" is the site "blk.3.attn_q".
 std::string site_of_weight(std::string_view weight_name);
 // The tensor of a depthwise / short-convolution kernel used at `site`, if `plan` has one.

@@ -62,8 +62,8 @@ void RecordingBackend::short_conv(std::string_view site, const float* bcx, const
     std::vector<float> hist, conv(static_cast<size_t>(n * dim));
     short_conv_history(bcx, state, steps, n, dim, hist);
     short_conv_window(hist, kernel, l_cache, n, dim, conv.data());
-    record(point(site, "state"), hist.data(), static_cast<int64_t>(hist.size()));
-    record(point(site, "conv"), conv.data(), n * dim);
+    record(point_state(site), hist.data(), static_cast<int64_t>(hist.size()));
+    record(point_conv(site), conv.data(), n * dim);
   }
   inner_.short_conv(site, bcx, kernel, l_cache, n, dim, state, z);
   record(std::string(site), z, n * dim);
@@ -71,8 +71,8 @@ void RecordingBackend::short_conv(std::string_view site, const float* bcx, const
 
 void RecordingBackend::store_kv(std::string_view site, KvLayer& cache, const AttentionShape& s, const float* k,
                                 const float* v, int64_t pos0, int64_t n) {
-  record(point(site, "k"), k, n * s.n_head_kv * s.head_dim);
-  record(point(site, "v"), v, n * s.n_head_kv * s.head_dim);
+  record(point_key(site), k, n * s.n_head_kv * s.head_dim);
+  record(point_value(site), v, n * s.n_head_kv * s.head_dim);
   inner_.store_kv(site, cache, s, k, v, pos0, n);
 }
 

@@ -6,6 +6,9 @@
 
 namespace autoneural::backend {
 
+namespace {
+const char* cache_type_name(CacheType t) { return t == CacheType::F32 ? "f32" : "f16"; }
+}  // namespace
 
 SequenceState::SequenceState(const StateShape& shape) : shape_(shape) {
   conv_.resize(shape.n_layers);

@@ -119,13 +119,13 @@ class SimBackend final : public Backend {
     // History: saved U's then this chunk's, all on the state grid.
     std::vector<float> hist;
     short_conv_history(in, state, steps, n, dim, hist);
-    const std::string sp = point(site, "state");
+    const std::string sp = point_state(site);
     const auto eu = plan_->encoding(sp, hist.data(), static_cast<int64_t>(hist.size()));
     quant::fake_quantize(eu, hist.data(), static_cast<int64_t>(hist.size()), hist.data());
     const float* k = kernel_values(site, kernel, dim, l_cache, false);
     std::vector<float> conv(static_cast<size_t>(n * dim));
     short_conv_window(hist, k, l_cache, n, dim, conv.data());
-    const auto ec = plan_->encoding(point(site, "conv"), conv.data(), n * dim);
+    const auto ec = plan_->encoding(point_conv(site), conv.data(), n * dim);
     for (int64_t i = 0; i < n * dim; ++i) {
       const int64_t t = i / dim, c = i % dim;
       z[i] = ec.fake(conv[i]) * in[t * 3 * dim + dim + c];
@@ -138,8 +138,8 @@ class SimBackend final : public Backend {
                 int64_t pos0, int64_t n) override {
     if (cache.k32.empty()) throw Error("the sim backend needs an f32 KV cache");
     const int64_t count = n * s.n_head_kv * s.head_dim;
-    const float* kq = input(point(site, "k"), k, count, in_);
-    const float* vq = input(point(site, "v"), v, count, in1_);
+    const float* kq = input(point_key(site), k, count, in_);
+    const float* vq = input(point_value(site), v, count, in1_);
     float_.store_kv(site, cache, s, kq, vq, pos0, n);
   }
 

@@ -16,7 +16,6 @@ namespace autoneural::convert {
 
 using namespace autoneural::model;  // the components whose files this writes
 using format::HfNameMapper;
-using format::WeightSource;
 
 namespace {
 
