@@ -203,15 +203,8 @@ TEST(Batch, BadBatchesThrowAndLeaveEverySessionUnchanged) {
 }
 
 TEST(Batch, StateSnapshotHoldsTheUsedKvRowsOnly) {
-  backend::StateShape shape;
-  shape.n_layers = 2;
-  shape.is_attention = {false, true};
-  shape.hidden = 4;
-  shape.conv_steps = 2;
-  shape.n_head_kv = 1;
-  shape.head_dim = 2;
-  shape.n_ctx = 8;
-  shape.cache_type = backend::CacheType::F16;
+  backend::StateShape shape{.n_layers = 2, .is_attention = {false, true}, .hidden = 4, .conv_steps = 2,
+                            .n_head_kv = 1, .head_dim = 2, .n_ctx = 8, .cache_type = backend::CacheType::F16};
   backend::SequenceState st(shape);
   st.conv(0)[5] = 2.5f;
   st.kv(1).k16[0] = 7;

@@ -125,6 +125,33 @@ TEST(Image, ExifOrientationIsApplied) {
   EXPECT_EQ(r.rgb[(static_cast<size_t>(2) * r.width + r.width - 2) * 3], 250);
 }
 
+// A palette PNG with a transparency chunk (PLTE + tRNS) decodes to the palette's colours, transparency
+// dropped as PIL's convert('RGB') does.
+TEST(Image, PalettePngWithTransparencyDecodes) {
+  const int w = 4, h = 2;
+  const std::vector<uint8_t> palette = {200, 10, 20, 255, 30, 40, 50, 0, 60, 70, 80, 128, 90, 100, 110, 255};
+  const std::vector<uint8_t> index = {0, 1, 2, 3, 3, 2, 1, 0};
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  img.width = w;
+  img.height = h;
+  img.format = PNG_FORMAT_RGBA_COLORMAP;
+  img.colormap_entries = 4;
+  png_alloc_size_t size = 0;
+  ASSERT_TRUE(png_image_write_to_memory(&img, nullptr, &size, 0, index.data(), 0, palette.data()));
+  std::vector<uint8_t> png(size);
+  ASSERT_TRUE(png_image_write_to_memory(&img, png.data(), &size, 0, index.data(), 0, palette.data()));
+  png.resize(size);
+  const std::string bytes(png.begin(), png.end());
+  ASSERT_NE(bytes.find("PLTE"), std::string::npos);
+  ASSERT_NE(bytes.find("tRNS"), std::string::npos);
+  const Image im = decode_image(png.data(), png.size(), "palette.png");
+  ASSERT_EQ(im.width, w);
+  ASSERT_EQ(im.height, h);
+  for (int i = 0; i < w * h; ++i)
+    for (int c = 0; c < 3; ++c) EXPECT_EQ(im.rgb[i * 3 + c], palette[index[i] * 4 + c]) << i << " " << c;
+}
+
 TEST(Image, PngColourTypesAndOtherFormatsDecodeExactly) {
   const int w = 5, h = 3;
   std::vector<uint8_t> rgba(w * h * 4), gray(w * h);

@@ -227,10 +227,10 @@ TEST(WriteFileAtomic, ReplacesContentAndLeavesNoTemporary) {
 TEST(WriteFileAtomic, FailureThrowsAndKeepsOldFile) {
   test::TempDir dir;
   expect_error([&] { put(dir.file("no/such/dir/x.txt"), "x"); }, "no/such/dir/x.txt");
-  // A directory in the target's place: the rename fails, the temporary is removed.
+  // A directory in the target's place is refused before anything is written; no temporary is left.
   std::filesystem::create_directory(dir.file("target"));
   std::ofstream(dir.file("target/keep")).put('k');
-  expect_error([&] { put(dir.file("target"), "data"); }, "cannot rename");
+  expect_error([&] { put(dir.file("target"), "data"); }, "is a directory");
   int entries = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
   EXPECT_EQ(entries, 1);

@@ -325,15 +325,9 @@ TEST_F(QuantOps, EveryOperatorMatchesFloatWithinTheBitWidthBound) {
     return z;
   });
   check("store_kv+attention", [&](backend::Backend& be) {
-    backend::StateShape shape;
-    shape.n_layers = 1;
-    shape.is_attention = {true};
-    shape.hidden = 64;
-    shape.conv_steps = 2;
-    shape.n_head_kv = 2;
-    shape.head_dim = 16;
-    shape.n_ctx = 16;
-    shape.cache_type = backend::CacheType::F32;
+    const backend::StateShape shape{.n_layers = 1, .is_attention = {true}, .hidden = 64, .conv_steps = 2,
+                                    .n_head_kv = 2, .head_dim = 16, .n_ctx = 16,
+                                    .cache_type = backend::CacheType::F32};
     backend::SequenceState st(shape);
     const backend::AttentionShape as{4, 2, 16, 16, 0.25f};
     const auto q = randn(6 * 4 * 16, 1.0f, 22), k = randn(6 * 2 * 16, 1.0f, 23), v = randn(6 * 2 * 16, 1.0f, 24);
@@ -361,16 +355,19 @@ std::shared_ptr<Model> load_with(const std::string& path, const std::string& bac
 
 class QuantFixtures : public ::testing::Test {
  protected:
+  // A failure here must fail every test of the suite (gtest would report them as skipped after an
+  // ASSERT in SetUpTestSuite), so it is kept and asserted in SetUp.
   static void SetUpTestSuite() {
     dir_ = new test::TempDir;
     const auto r = test::run_cli("calibrate -m " + test::quote(vision()) + " --images " +
                                  test::quote(test::fixture("vision/mnv5-tiny/images")) + " --out " + test::quote(vcalib()));
-    ASSERT_EQ(r.exit_code, 0) << r.out;
+    if (r.exit_code != 0) setup_error_ = "vision calibration failed:\n" + r.out;
     std::ofstream(dir_->file("prompts.txt")) << "The quick brown fox jumps over the lazy dog.\nHello world, 1 2 3.\n";
     const auto r2 = test::run_cli("calibrate -m " + test::quote(text()) + " --prompts " + test::quote(dir_->file("prompts.txt")) +
                                   " --out " + test::quote(tcalib()));
-    ASSERT_EQ(r2.exit_code, 0) << r2.out;
+    if (r2.exit_code != 0) setup_error_ += "text calibration failed:\n" + r2.out;
   }
+  void SetUp() override { ASSERT_TRUE(setup_error_.empty()) << setup_error_; }
   static void TearDownTestSuite() { delete dir_; }
   static std::string vision() { return test::fixture("vision/mnv5-tiny/hf"); }
   static std::string text() { return test::lfm2_tiny("model-f32.gguf"); }
@@ -387,8 +384,10 @@ class QuantFixtures : public ::testing::Test {
     return s.decode(m->tokenize("The quick brown fox jumps over", true, true), true);
   }
   static test::TempDir* dir_;
+  static std::string setup_error_;
 };
 test::TempDir* QuantFixtures::dir_ = nullptr;
+std::string QuantFixtures::setup_error_;
 
 // The quantized backends keep 16-bit codes in the KV cache, which only f32 holds exactly: a session asked
 // for f16 holds f32 under sim and npu, and reports what it holds.

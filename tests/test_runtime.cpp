@@ -105,15 +105,8 @@ TEST(ThreadPool, EveryItemOnceAndDeterministicChunks) {
 }
 
 TEST(SequenceState, SizesFollowTheShape) {
-  backend::StateShape s;
-  s.n_layers = 3;
-  s.is_attention = {false, true, false};
-  s.hidden = 16;
-  s.conv_steps = 2;
-  s.n_head_kv = 2;
-  s.head_dim = 8;
-  s.n_ctx = 10;
-  s.cache_type = backend::CacheType::F32;
+  const backend::StateShape s{.n_layers = 3, .is_attention = {false, true, false}, .hidden = 16, .conv_steps = 2,
+                               .n_head_kv = 2, .head_dim = 8, .n_ctx = 10, .cache_type = backend::CacheType::F32};
   backend::SequenceState st(s);
   EXPECT_EQ(st.conv_bytes(), 2u * 2 * 16 * 4);
   EXPECT_EQ(st.kv_bytes_per_token(), 2u * 2 * 8 * 4);

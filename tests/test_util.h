@@ -92,6 +92,10 @@ class TempDir {
   std::string path_;
 };
 
+// ASAN_OPTIONS=exitcode=86 and UBSAN_OPTIONS=exitcode=87 in .ci/run (the CLI exits with 0, 1 or 2).
+inline constexpr int kSanitizerExitCode = 86;
+inline constexpr int kUbsanExitCode = 87;
+
 struct RunResult {
   int exit_code = -1;
   std::string out;  // stdout and stderr together
@@ -109,6 +113,10 @@ inline RunResult run_cli(const std::string& args, const std::string& env = "") {
   while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  // .ci/run gives the sanitizers exit codes the CLI never uses, so that a test expecting an error cannot
+  // mistake a sanitizer report for it.
+  if (r.exit_code == kSanitizerExitCode || r.exit_code == kUbsanExitCode)
+    ADD_FAILURE() << "sanitizer report from: autoneural " << args << "\n" << r.out;
   return r;
 }
 

@@ -31,6 +31,11 @@ std::string read_text_file(const std::string& path);
 // Writes `bytes` to `path` through a temporary in the same folder renamed into place, so a reader never
 // sees half a file.
 void write_file_atomic(const std::string& path, std::string_view bytes);
+// Error unless writing every one of `outputs` (empty names are skipped) leaves the inputs intact and the
+// outputs apart: an output may not be an input file (links, hard links and other spellings of the same
+// file included), nor a file a Hugging Face input directory is read from (*.json, *.safetensors in it),
+// nor the same file as another output. Commands call it before they write anything.
+void check_outputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs);
 // NumPy .npy arrays (little-endian, C order).
 void write_npy(const std::string& path, std::span<const float> data, const std::vector<int64_t>& shape);
 void write_npy(const std::string& path, std::span<const int32_t> data, const std::vector<int64_t>& shape);

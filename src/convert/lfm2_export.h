@@ -8,14 +8,11 @@
 #include <string>
 #include <string_view>
 
+#include "format/gguf_fwd.h"
 #include "format/tensor_type.h"
+#include "format/weight_source.h"
 #include "model/checkpoint.h"
 #include "model/lfm2_config.h"
-#include "format/weight_source.h"
-
-namespace autoneural::format {
-class GgufWriter;
-}
 
 namespace autoneural::convert {
 

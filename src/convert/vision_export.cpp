@@ -41,7 +41,7 @@ void convert_autoneural_hf(const std::string& hf_dir, const std::string& text_ou
                            TensorType text_type, TensorType vision_type, const ProgressFn& progress) {
   const auto checkpoint = Checkpoint::open(hf_dir);
   if (checkpoint->kind() != CheckpointKind::HfAutoNeural)
-    throw Error(hf_dir + " is a " + checkpoint_kind_name(checkpoint->kind()) +
+    throw Error(hf_dir + " holds: " + checkpoint_kind_name(checkpoint->kind()) +
                 ", not a Hugging Face AutoNeural directory with a language model");
   const auto src = checkpoint->vision_weights();
   const VisionFileInfo& info = checkpoint->vision();

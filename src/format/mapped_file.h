@@ -32,13 +32,17 @@ class MappedFile {
 // Reads a whole (small) file into a string; throws autoneural::Error on failure.
 std::string read_text_file(const std::string& path);
 
-// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, then rename.
-// Readers never see a half-written file; on failure the temporary is removed and Error is thrown.
+// Writes `bytes` to `path` atomically (see AtomicFileWriter); throws Error on failure.
 void write_file_atomic(const std::string& path, const void* bytes, size_t size);
 
-// The streaming form of write_file_atomic, for files too large to build in memory (GGUF models): bytes
-// go to `<path>.tmp.<pid>`; commit() fsyncs and renames it over `path`. If commit() is never reached
-// (an exception, an early return) the destructor removes the temporary, so no partial file is left.
+// Writes an output file without harming what is already at its path (docs/reliability.md, "Outputs"):
+//  - a regular file or a new name: the bytes go to a temporary created exclusively (O_EXCL, unpredictable
+//    name, never following a link) in the same folder; commit() fsyncs it, gives it the existing file's
+//    permissions and renames it into place, so readers see the old file or the whole new one. The
+//    temporary is removed on error, when commit() is never reached, and on SIGINT / SIGTERM;
+//  - a symbolic link is followed (the file it points to is written, as a shell redirect does);
+//  - a device or FIFO (/dev/null, /dev/stdout) is written directly, never renamed over;
+//  - a directory is refused with an Error.
 class AtomicFileWriter {
  public:
   explicit AtomicFileWriter(const std::string& path);  // creates the temporary; throws Error on failure
@@ -50,9 +54,14 @@ class AtomicFileWriter {
   void commit();                               // fsync + rename; the writer is finished afterwards
 
  private:
-  std::string path_;
-  std::string tmp_path_;
+  void discard() noexcept;
+
+  std::string path_;      // as given
+  std::string target_;    // the file written: path_ with symbolic links followed
+  std::string tmp_path_;  // empty when writing a device or FIFO directly
   int fd_ = -1;
+  unsigned mode_ = 0;     // permissions the committed file gets
+  int slot_ = -1;         // entry in the signal-cleanup table
 };
 
 }  // namespace autoneural::format

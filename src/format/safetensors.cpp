@@ -5,13 +5,13 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
 #include <set>
 #include <utility>
 
 #include "autoneural/error.h"
+#include "format/json.h"
 
 namespace autoneural::format {
 
@@ -79,8 +79,7 @@ SafetensorsFile SafetensorsFile::parse(const uint8_t* bytes, size_t size, const 
   const auto* hbegin = reinterpret_cast<const char*>(bytes + 8);
   // allow_exceptions = false: a syntax error yields a "discarded" value instead of an exception, and
   // nlohmann's own messages are replaced by one naming the file.
-  nlohmann::json header = nlohmann::json::parse(hbegin, hbegin + header_len, nullptr, false);
-  if (header.is_discarded()) fail(label, "header is not valid JSON");
+  const nlohmann::json header = parse_json(std::string_view(hbegin, header_len), label, "header is not valid JSON");
   if (!header.is_object()) fail(label, "header is not a JSON object");
 
   SafetensorsFile f;
@@ -158,8 +157,8 @@ SafetensorsModel SafetensorsModel::open_dir(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(index_path, ec)) {
     const std::string label = index_path.string();
-    nlohmann::json index = nlohmann::json::parse(read_text_file(label), nullptr, false);
-    if (index.is_discarded() || !index.is_object()) throw Error(label + ": not a valid JSON object");
+    const nlohmann::json index = parse_json_file(label);
+    if (!index.is_object()) throw Error(label + ": not a valid JSON object");
     const auto wm = index.find("weight_map");
     if (wm == index.end() || !wm->is_object()) throw Error(label + ": missing \"weight_map\" object");
 

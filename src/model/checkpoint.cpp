@@ -1,9 +1,9 @@
 #include "model/checkpoint.h"
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "format/json.h"
 #include "format/gguf.h"
 #include "format/mapped_file.h"
 #include "model/connector_config.h"
@@ -49,12 +49,12 @@ HfLayout read_hf_layout(const std::string& dir) {
   std::error_code ec;
   if (!fs::exists(l.config_path, ec))
     throw Error(dir + ": not a Hugging Face model directory (config.json is missing)");
-  l.config = nlohmann::json::parse(format::read_text_file(l.config_path), nullptr, false);
-  if (l.config.is_discarded()) throw Error(l.config_path + ": not valid JSON");
+  l.config = format::parse_json_file(l.config_path);
   if (!l.config.is_object()) throw Error(l.config_path + ": expected a JSON object");
   const auto& j = l.config;
   l.autoneural = j.contains("vision_config") ||
-                 (j.contains("model_type") && j["model_type"].is_string() && j["model_type"] == "autoneural");
+                 (j.contains("model_type") && j["model_type"].is_string() &&
+                  j["model_type"].get_ref<const std::string&>() == "autoneural");
   if (!l.autoneural) {
     l.text_config = j.dump();
     return l;
@@ -127,11 +127,11 @@ bool Checkpoint::has_vision() const {
 
 void Checkpoint::require_language_model() const {
   if (!has_language_model())
-    throw Error(path_ + " has no language model (it is a " + checkpoint_kind_name(kind_) + ")");
+    throw Error(path_ + " has no language model (it is: " + checkpoint_kind_name(kind_) + ")");
 }
 
 void Checkpoint::require_vision() const {
-  if (!has_vision()) throw Error(path_ + " has no vision encoder (it is a " + checkpoint_kind_name(kind_) + ")");
+  if (!has_vision()) throw Error(path_ + " has no vision encoder (it is: " + checkpoint_kind_name(kind_) + ")");
 }
 
 const Lfm2Config& Checkpoint::text_config() const {

@@ -8,10 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace autoneural::format {
-class GgufFile;
-class GgufWriter;
-}  // namespace autoneural::format
+#include "format/gguf_fwd.h"
 
 namespace autoneural::model {
 

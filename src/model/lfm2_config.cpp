@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "format/json.h"
 #include "format/gguf.h"
 
 namespace autoneural::model {
@@ -77,12 +77,7 @@ Lfm2Config lfm2_config_from_gguf(const format::GgufFile& file) {
 }
 
 Lfm2Config lfm2_config_from_hf_json(const std::string& json_text, const std::string& label) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_text);
-  } catch (const std::exception& e) {
-    throw Error(label + ": not valid JSON (" + e.what() + ")");
-  }
+  const nlohmann::json j = format::parse_json(json_text, label);
   if (!j.is_object()) throw Error(label + ": expected a JSON object");
   auto get_int = [&](const char* key, std::optional<int64_t> fallback = std::nullopt) -> int64_t {
     if (j.contains(key) && j[key].is_number_integer()) return j[key].get<int64_t>();

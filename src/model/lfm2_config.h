@@ -6,10 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace autoneural::format {
-class GgufFile;
-class GgufWriter;
-}  // namespace autoneural::format
+#include "format/gguf_fwd.h"
 
 namespace autoneural::model {
 

@@ -2,9 +2,9 @@
 
 #include <charconv>
 #include <cmath>
-#include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "format/json.h"
 #include "autoneural/vision.h"
 #include "format/gguf.h"
 #include "model/mobilenetv5_manifest.h"
@@ -202,12 +202,7 @@ MobileNetV5Config mobilenetv5_builtin(std::string_view name) {
 }
 
 MobileNetV5Config mobilenetv5_config_from_hf_json(const std::string& json_text, const std::string& label) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_text);
-  } catch (const std::exception& e) {
-    throw Error(label + ": vision_config is not valid JSON: " + e.what());
-  }
+  const nlohmann::json j = format::parse_json(json_text, label + ": vision_config");
   if (!j.is_object()) throw Error(label + ": vision_config must be an object");
   try {
     MobileNetV5Config c;

@@ -2,9 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
-#include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "format/json.h"
 #include "autoneural/vision.h"
 #include "format/gguf.h"
 #include "format/mapped_file.h"
@@ -58,7 +58,7 @@ VisionFileInfo vision_info_from_hf_config(const nlohmann::json& j, const std::st
   info.preprocess.image_size = info.encoder.image_size;
   const std::string pre_path = (std::filesystem::path(dir) / "preprocessor_config.json").string();
   if (std::filesystem::exists(pre_path)) {
-    const auto p = nlohmann::json::parse(format::read_text_file(pre_path), nullptr, false);
+    const auto p = format::parse_json_file(pre_path);
     if (!p.is_object()) throw Error(pre_path + ": not a JSON object");
     try {
       if (p.contains("size") && p["size"].is_object()) {

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <limits>
 
-#include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "format/json.h"
 #include "format/mapped_file.h"
 
 namespace autoneural::quant {
@@ -143,8 +143,13 @@ std::string Calibration::to_json() const {
 }
 
 Calibration Calibration::parse(const std::string& text, const std::string& path) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "autoneural-calibration")
+  nlohmann::json j;
+  try {
+    j = format::parse_json(text, path);
+  } catch (const Error&) {
+    j = nullptr;  // reported below as what it is not
+  }
+  if (!j.is_object() || j.value("format", "") != "autoneural-calibration")
     throw Error(path + " is not an autoneural calibration file (written by `autoneural calibrate`)");
   if (j.value("version", 0) != 1) throw Error(path + ": unsupported calibration version");
   Calibration c;

@@ -46,7 +46,7 @@ ConvertResult convert_hf(const std::string& hf_dir, const std::string& out, cons
       convert::convert_autoneural_hf(hf_dir, out, o.vision_out, t, vt, progress);
       return r;
     default:
-      throw Error(hf_dir + " is a " + model::checkpoint_kind_name(checkpoint->kind()) +
+      throw Error(hf_dir + " holds: " + model::checkpoint_kind_name(checkpoint->kind()) +
                   "; convert takes a Hugging Face LFM2 or AutoNeural directory with a language model");
   }
 }

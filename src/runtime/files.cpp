@@ -17,6 +17,35 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 
 namespace {
 
+namespace fs = std::filesystem;
+
+// The same file on disk (both exist: same device and inode).
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return fs::exists(a, ec) && fs::exists(b, ec) && fs::equivalent(a, b, ec);
+}
+
+// A name the checkpoint in directory `dir` is read from.
+bool is_checkpoint_file_of(const std::string& out, const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return false;
+  const fs::path p = fs::weakly_canonical(fs::path(out), ec);
+  if (ec || !same_file(p.parent_path().string(), dir)) return false;
+  const std::string name = p.filename().string();
+  auto ends = [&](std::string_view suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".json") || ends(".safetensors") || ends(".jinja");
+}
+
+// Two spellings of one output path, existing or not.
+bool same_output(const std::string& a, const std::string& b) {
+  if (same_file(a, b)) return true;
+  std::error_code ea, eb;
+  const fs::path pa = fs::weakly_canonical(fs::path(a), ea), pb = fs::weakly_canonical(fs::path(b), eb);
+  return !ea && !eb && pa == pb;
+}
+
 void check_shape(size_t size, const std::vector<int64_t>& shape, const std::string& path) {
   int64_t n = 1;
   for (int64_t d : shape) {
@@ -28,6 +57,25 @@ void check_shape(size_t size, const std::vector<int64_t>& shape, const std::stri
 }
 
 }  // namespace
+
+void check_outputs(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const std::string& out = outputs[i];
+    if (out.empty()) continue;
+    std::error_code ec;
+    const auto status = fs::status(out, ec);
+    // A device or FIFO (/dev/null, /dev/stdout) is written through, never replaced: nothing to protect.
+    if (!ec && fs::exists(status) && !fs::is_regular_file(status) && !fs::is_directory(status)) continue;
+    for (const auto& in : inputs) {
+      if (in.empty()) continue;
+      if (same_output(out, in) || is_checkpoint_file_of(out, in))
+        throw Error("refusing to write " + out + ": it would overwrite the input " + in);
+    }
+    for (size_t j = 0; j < i; ++j)
+      if (!outputs[j].empty() && same_output(out, outputs[j]))
+        throw Error("refusing to write " + out + " twice: " + outputs[j] + " is the same file");
+  }
+}
 
 void write_npy(const std::string& path, std::span<const float> data, const std::vector<int64_t>& shape) {
   check_shape(data.size(), shape, path);

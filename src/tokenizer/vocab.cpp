@@ -7,9 +7,9 @@
 #include <sstream>
 #include <unordered_map>
 
-#include <nlohmann/json.hpp>
 
 #include "autoneural/error.h"
+#include "format/json.h"
 #include "format/gguf.h"
 #include "tokenizer/pretokenizer.h"
 
@@ -39,14 +39,7 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-json parse_json_file(const std::string& path) {
-  const std::string text = read_text_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(path + ": malformed JSON: " + e.what());
-  }
-}
+json parse_json_file(const std::string& path) { return format::parse_json(read_text_file(path), path, "malformed JSON"); }
 
 // Special-token fields in tokenizer_config.json are either a plain string or an AddedToken object
 // {"content": ...}; null means "not set".
@@ -61,11 +54,7 @@ std::optional<std::string> token_string(const json& j, const std::string& key, c
   throw Error(path + ": field \"" + key + "\" must be a string or an object with \"content\"");
 }
 
-std::string describe_json(const json& j) {
-  std::string s = j.dump();
-  if (s.size() > 120) s = s.substr(0, 120) + "...";
-  return s;
-}
+using format::describe_json;
 
 // Chooses our pre-tokenizer name from tokenizer.json's pre_tokenizer. Only the two byte-level layouts
 // we implement are accepted: Split(llama-3 regex, Isolated) + ByteLevel(no regex), and plain GPT-2

@@ -139,6 +139,8 @@ int cmd_bench(int argc, char** argv) {
   exec.mmproj = mmproj;
   auto model = Model::load(model_path, exec);
   if (!image_path.empty()) return bench_image(model, image_path, {size, false}, n_prompt, reps, threads, n_ctx, json);
+  if (!model->has_language_model())
+    throw UsageError(model_path + " has no language model: give --image IMG to measure its vision encoder");
   const SessionOptions so{n_ctx, n_batch, parse_cache_type(cache)};
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(model->info().n_vocab - 1));

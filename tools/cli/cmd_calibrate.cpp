@@ -19,6 +19,7 @@ int cmd_calibrate(int argc, char** argv) {
   p.option({"--size"}, &size, "N", "image size, multiple of 32 (default: the model's)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   if (!p.parse(argc, argv)) return 0;
+  check_outputs_usage({out}, {model_path, mmproj, prompts_file});
   if (model_path.empty()) throw UsageError("calibrate needs a model (-m PATH)");
   if (out.empty()) throw UsageError("calibrate needs --out CALIB.json");
   if (images_dir.empty() && prompts_file.empty()) throw UsageError("calibrate needs --images DIR and/or --prompts FILE");

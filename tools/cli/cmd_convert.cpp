@@ -18,6 +18,7 @@ int cmd_convert(int argc, char** argv) {
   p.option({"--mmproj"}, &o.vision_out, "VISION.gguf", "AutoNeural: write the vision half here (default: merged into OUT)");
   p.option({"--vision-type"}, &o.vision_type, "f32|f16|bf16|q8_0", "vision matrix type (default f16)");
   if (!p.parse(argc, argv)) return 0;
+  check_outputs_usage({out, o.vision_out}, {in});
   check_write_type(o.type, "--type");
   check_write_type(o.vision_type, "--vision-type", false);
   const CheckpointInfo checkpoint = identify_checkpoint(in);

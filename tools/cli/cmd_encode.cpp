@@ -24,6 +24,7 @@ int cmd_encode(int argc, char** argv) {
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   add_execution_flags(p, exec);
   if (!p.parse(argc, argv)) return 0;
+  check_outputs_usage({out}, {model_path, mmproj, image_path, pixels_path});
   check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("encode needs a model (-m PATH)");
   if (image_path.empty() == pixels_path.empty()) throw UsageError("encode needs exactly one of --image and --pixels");

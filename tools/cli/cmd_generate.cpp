@@ -37,11 +37,12 @@ int cmd_generate(int argc, char** argv) {
   if (!p.parse(argc, argv)) return 0;
   check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("generate needs a model (-m PATH)");
+  if (p.given("-p") && !prompt_file.empty()) throw UsageError("give either -p TEXT or -f FILE, not both");
   if (!prompt_file.empty()) prompt = read_text_file(prompt_file);
   if (!p.given("-p") && prompt_file.empty())
     throw UsageError("generate needs a prompt (-p TEXT or -f FILE)");
-  if (n_predict < 0) throw UsageError("-n must be >= 0");
-  gen.max_tokens = static_cast<int>(n_predict);
+  gen.max_tokens = check_n_predict(n_predict);
+  check_sampling_flags(gen.sampling);
   gen.stop = stop;
   gen.render_special = show_special;
 

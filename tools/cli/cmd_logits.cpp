@@ -31,6 +31,11 @@ int cmd_logits(int argc, char** argv) {
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   if (!p.parse(argc, argv)) return 0;
+  {
+    std::vector<std::string> inputs{model_path, mmproj, prompt_file};
+    inputs.insert(inputs.end(), image_paths.begin(), image_paths.end());
+    check_outputs_usage({out, tokens_out}, inputs);
+  }
   check_size_flag(size);
   check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("logits needs a model (-m PATH)");

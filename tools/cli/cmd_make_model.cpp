@@ -23,6 +23,7 @@ int cmd_make_model(int argc, char** argv) {
          "write the vision file as llama.cpp's gemma3nv mmproj (Gemma 3n embedder as connector), so that "
          "llama-mtmd-cli runs the same tower");
   if (!p.parse(argc, argv)) return 0;
+  check_outputs_usage({out, out_opt, o.vision_out}, {});
   if (!out.empty() && !out_opt.empty()) throw UsageError("give the output file once (OUT.gguf or -o)");
   if (out.empty()) out = out_opt;
   if (out.empty()) throw UsageError("missing output file (OUT.gguf or -o OUT.gguf)");

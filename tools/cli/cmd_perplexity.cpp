@@ -29,6 +29,7 @@ int cmd_perplexity(int argc, char** argv) {
   if (model_path.empty()) throw UsageError("perplexity needs a model (-m PATH)");
   if (text_file.empty()) throw UsageError("perplexity needs a text file (-f TEXT)");
   if (n_ctx < 8) throw UsageError("-c must be at least 8");
+  if (max_chunks < 0) throw UsageError("--chunks must be >= 0 (0 = all)");
   const std::string text = read_text_file(text_file);
   exec.n_threads = threads;
   auto model = Model::load(model_path, exec);

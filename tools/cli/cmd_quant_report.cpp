@@ -52,24 +52,20 @@ int cmd_quant_report(int argc, char** argv) {
   p.option({"--size"}, &size, "N", "image size, multiple of 32 (default: the model's)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   if (!p.parse(argc, argv)) return 0;
+  check_outputs_usage({out_json, plot_svg}, {model_path, mmproj, prompts_file, text_file, calib_path});
   if (model_path.empty()) throw UsageError("quant-report needs a model (-m PATH)");
   if (images_dir.empty() && prompts_file.empty() && text_file.empty())
     throw UsageError("quant-report needs --images DIR and/or --prompts FILE / --text FILE");
   if (backend != "sim" && backend != "npu") throw UsageError("--backend must be sim or npu");
   if (ctx < 2) throw UsageError("-c must be at least 2");
+  if (max_chunks < 1) throw UsageError("--chunks must be at least 1");
   if (act_range != "minmax" && act_range != "percentile" && act_range != "mse")
     throw UsageError("unknown --act-range '" + act_range + "' (expected minmax, percentile or mse)");
   check_size_flag(size);
-  QuantReportOptions o;
-  o.recipes = split_list(recipes_arg);
+  QuantReportOptions o{.recipes = split_list(recipes_arg), .backend = backend, .calibration = calib_path,
+                       .act_range = act_range, .text = text_file, .chunk_tokens = ctx, .max_chunks = max_chunks,
+                       .image_size = size};
   if (o.recipes.empty()) throw UsageError("--recipes is empty");
-  o.backend = backend;
-  o.calibration = calib_path;
-  o.act_range = act_range;
-  o.chunk_tokens = ctx;
-  o.max_chunks = max_chunks;
-  o.image_size = size;
-  o.text = text_file;
 
   ModelOptions mo;
   mo.n_threads = threads;

@@ -22,6 +22,7 @@ int cmd_quantize(int argc, char** argv) {
   p.repeated({"--override"}, &mo.overrides, "PATTERN=SCHEME", "weight scheme for matching tensors (int8, int4, int4/g32, int16)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   if (!p.parse(argc, argv)) return 0;
+  check_outputs_usage({out, mmproj_out}, {in, mmproj});
   if (!mmproj_out.empty() && mmproj.empty()) throw UsageError("--mmproj-out needs --mmproj");
   mo.n_threads = threads;
   mo.mmproj = mmproj;

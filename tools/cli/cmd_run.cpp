@@ -54,9 +54,9 @@ int cmd_run(int argc, char** argv) {
   if (!p.parse(argc, argv)) return 0;
   check_execution_flags(exec);
   if (model_path.empty()) throw UsageError("run needs a model (-m PATH)");
-  if (n_predict < 0) throw UsageError("-n must be >= 0");
   check_size_flag(size);
-  gen.max_tokens = static_cast<int>(n_predict);
+  gen.max_tokens = check_n_predict(n_predict);
+  check_sampling_flags(gen.sampling);
   gen.stop = stop;
   const ImageOptions image_options{size, letterbox};
 

@@ -19,6 +19,7 @@ int cmd_tokenize(int argc, char** argv) {
   p.flag({"--json"}, &json, "print {\"ids\": [...], \"pieces\": [...]}");
   if (!p.parse(argc, argv)) return 0;
   if (model_path.empty()) throw UsageError("tokenize needs a model (-m PATH)");
+  if (text.empty() && file.empty()) throw UsageError("tokenize needs TEXT or --file FILE");
   if (!file.empty()) {
     if (!text.empty()) throw UsageError("give either TEXT or --file, not both");
     text = read_text_file(file);

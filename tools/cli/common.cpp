@@ -65,6 +65,14 @@ void check_write_type(const std::string& type, const char* flag, bool allow_q4) 
                      (allow_q4 ? " or q4_0)" : ")"));
 }
 
+void check_outputs_usage(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs) {
+  try {
+    check_outputs(outputs, inputs);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 void check_size_flag(int size) {
   if (size != 0 && !is_valid_image_side(size))
     throw UsageError("--size must be a positive multiple of " + std::to_string(kImageSideMultiple) + " up to " +
@@ -79,6 +87,21 @@ void add_sampling_flags(ArgParser& p, SamplingOptions& s) {
   p.option({"--repeat-penalty"}, &s.repeat_penalty, "F", "repetition penalty, 1 = off (default 1)");
   p.option({"--repeat-last-n"}, &s.repeat_last_n, "N", "tokens the penalty looks back on (default 64)");
   p.option({"-s", "--seed"}, &s.seed, "N", "random seed");
+}
+
+void check_sampling_flags(const SamplingOptions& s) {
+  if (!(s.temperature >= 0)) throw UsageError("--temp must be >= 0 (0 = greedy)");
+  if (s.top_k < 0) throw UsageError("--top-k must be >= 0 (0 = off)");
+  if (!(s.top_p >= 0 && s.top_p <= 1)) throw UsageError("--top-p must be between 0 and 1");
+  if (!(s.min_p >= 0 && s.min_p <= 1)) throw UsageError("--min-p must be between 0 and 1");
+  if (!(s.repeat_penalty > 0)) throw UsageError("--repeat-penalty must be > 0 (1 = off)");
+  if (s.repeat_last_n < 0) throw UsageError("--repeat-last-n must be >= 0");
+}
+
+int check_n_predict(int64_t n) {
+  if (n < 0 || n > kMaxPredict)
+    throw UsageError("-n must be between 0 and " + std::to_string(kMaxPredict) + ", got " + std::to_string(n));
+  return static_cast<int>(n);
 }
 
 void add_execution_flags(ArgParser& p, ModelOptions& o) {

@@ -28,6 +28,12 @@ int cmd_perplexity(int argc, char** argv);
 class ArgParser;
 // The sampling flags every generating command shares (--temp, --top-k, ..., --seed).
 void add_sampling_flags(ArgParser& p, SamplingOptions& s);
+// UsageError for sampling flags outside their ranges (--temp < 0, --top-p / --min-p outside [0, 1],
+// --top-k < 0, --repeat-penalty <= 0, --repeat-last-n < 0).
+void check_sampling_flags(const SamplingOptions& s);
+// -n as the token count it means: UsageError unless 0 <= n <= kMaxPredict.
+inline constexpr int64_t kMaxPredict = int64_t{1} << 24;
+int check_n_predict(int64_t n);
 // --backend, --recipe, --calib, --act-range, --override: how the model is executed (ModelOptions).
 void add_execution_flags(ArgParser& p, ModelOptions& o);
 // UsageError for a value of those flags that cannot work (unknown backend or range method).
@@ -55,6 +61,8 @@ CacheType parse_cache_type(const std::string& name);
 // UsageError unless `type` is a type files can be written with (f32, f16, bf16, q8_0, q4_0 — without q4_0
 // for vision matrices), naming `flag`.
 void check_write_type(const std::string& type, const char* flag, bool allow_q4 = true);
+// UsageError unless writing the outputs leaves the inputs intact (autoneural::check_outputs).
+void check_outputs_usage(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs);
 // UsageError unless --size is 0 (the model's own) or a valid encoder input side.
 void check_size_flag(int size);
 // Peak resident set size of this process, in bytes.
