@@ -216,12 +216,13 @@ TEST(Batch, StateSnapshotHoldsTheUsedKvRowsOnly) {
   EXPECT_TRUE(snap.kv[0].k16.empty());
   EXPECT_EQ(snap.bytes(), 2u * 4 * 4 + 2 * 6 * 2);
   backend::SequenceState other(shape);
+  other.kv(1).k16[6] = 5;  // the KV cache is not zero-filled up front; restoring leaves later rows alone
   other.restore(snap);
   EXPECT_EQ(other.n_past(), 3);
   EXPECT_EQ(other.conv(0)[5], 2.5f);
   EXPECT_EQ(other.kv(1).k16[0], 7);
   EXPECT_EQ(other.kv(1).v16[5], 9);
-  EXPECT_EQ(other.kv(1).k16[6], 0);
+  EXPECT_EQ(other.kv(1).k16[6], 5);  // position 3's 11 was not in the snapshot
   shape.hidden = 8;
   backend::SequenceState wider(shape);
   EXPECT_THROW(wider.restore(snap), Error);

@@ -147,3 +147,39 @@ TEST(Checkpoint, SessionEncodesImagesLikeTheModel) {
 
 }  // namespace
 }  // namespace autoneural
+
+namespace autoneural {
+namespace {
+
+// Every command that takes a model takes a Hugging Face directory as it takes a GGUF file (issue 10,
+// item 6): quantize converts it first, quant-report and calibrate read it directly.
+TEST(Checkpoint, QuantizeAndQuantReportTakeHuggingFaceDirectories) {
+  test::TempDir dir;
+  const std::string hf = test::quote(vlm("hf"));
+  auto r = test::run_cli("convert " + hf + " " + dir.file("m.gguf") + " --type f32 --vision-type f32");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = test::run_cli("quantize " + hf + " " + dir.file("from-dir.gguf") + " --recipe w8a16 -t 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = test::run_cli("quantize " + dir.file("m.gguf") + " " + dir.file("from-gguf.gguf") + " --recipe w8a16 -t 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(format::read_text_file(dir.file("from-dir.gguf"), size_t{1} << 30),
+            format::read_text_file(dir.file("from-gguf.gguf"), size_t{1} << 30));
+  // No temporary folder is left next to the output.
+  for (const auto& e : std::filesystem::directory_iterator(dir.path()))
+    EXPECT_NE(e.path().filename().string().rfind(".autoneural-tmp-", 0), 0u) << e.path();
+  // A split text + vision output from a directory, and a calibration recorded on the directory.
+  r = test::run_cli("calibrate -m " + hf + " --images " + test::quote(test::fixture("vision/mnv5-tiny/images")) +
+                    " --size 64 --out " + dir.file("calib.json") + " -t 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  r = test::run_cli("quantize " + hf + " " + dir.file("t.gguf") + " --mmproj-out " + dir.file("v.gguf") +
+                    " --recipe w8a16 --calib " + dir.file("calib.json") + " -t 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(Checkpoint::open(dir.file("v.gguf"))->kind(), CheckpointKind::VisionGguf);
+  r = test::run_cli("quant-report -m " + hf + " --images " + test::quote(test::fixture("vision/mnv5-tiny/images")) +
+                    " --recipes w8a16 --size 64 -t 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("connector_output"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace autoneural

@@ -86,7 +86,10 @@ TEST(Outputs, AFifoIsWrittenDirectlyAndADirectoryIsRefused) {
   const std::string fifo = dir.file("pipe");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   std::string received;
-  std::thread reader([&] { received = format::read_text_file(fifo); });
+  std::thread reader([&] {
+    std::ifstream in(fifo, std::ios::binary);  // blocks until the writer opens the FIFO
+    received.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  });
   format::write_file_atomic(fifo, "through the pipe", 16);
   reader.join();
   EXPECT_EQ(received, "through the pipe");

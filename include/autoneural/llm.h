@@ -55,6 +55,9 @@ struct ChatMessage {
   std::string content;
 };
 
+// The most threads a model takes: 4 per available core (at least 4). More only oversubscribe the CPU.
+int max_threads();
+
 class Model {
  public:
   static std::shared_ptr<Model> load(const std::string& path, const ModelOptions& options = {});
@@ -106,6 +109,9 @@ struct SessionOptions {
   // 45 MB less memory for LFM2-1.2B (docs/performance.md).
   int64_t n_batch = 128;
   CacheType cache_type = CacheType::F16;
+  // n_ctx above the model's trained context length (ModelInfo::context_train) is refused unless this is
+  // set: the model was never trained on such positions, and the cache would be sized for them.
+  bool allow_longer_context = false;
 };
 
 struct SamplingOptions {

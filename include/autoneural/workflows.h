@@ -125,6 +125,12 @@ struct QuantizeSummary {
 QuantizeSummary write_quantized(const Model& model, const std::string& out, const std::string& vision_out = "",
                                 const ProgressFn& progress = {});
 
+// The file form of write_quantized: loads `in` with `options` (backend npu, recipe, calibration, overrides,
+// mmproj) and writes the quantized GGUF. A Hugging Face directory is first converted (f32) into a private
+// temporary folder next to `out`, removed afterwards.
+QuantizeSummary quantize_file(const std::string& in, const std::string& out, ModelOptions options,
+                              const std::string& vision_out = "", const ProgressFn& progress = {});
+
 struct QuantReportOptions {
   std::vector<std::string> recipes = {"w8a16", "w8a8", "w4a16", "w16a16", "autoneural"};
   std::string backend = "npu";      // "sim" or "npu"

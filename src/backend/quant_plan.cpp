@@ -125,20 +125,19 @@ void check_calibration(const quant::Calibration& calib, const std::vector<std::s
 }
 
 std::string model_fingerprint(const std::vector<std::shared_ptr<const format::WeightSource>>& sources) {
-  // FNV-1a over "name:ne0,ne1,...;" of every tensor in name order, whichever file holds it (a merged
-  // GGUF and a text + vision pair of the same model agree). Shapes only: quantizing keeps the fingerprint.
-  std::map<std::string_view, const std::vector<int64_t>*> all;
+  // FNV-1a over "name:elements;" of every tensor in name order, whichever file holds it (a merged GGUF and
+  // a text + vision pair of the same model agree). Element counts only, not layouts: quantizing (which
+  // stores convolutions as 2-D matrices) and converting a Hugging Face directory keep the fingerprint.
+  std::map<std::string_view, int64_t> all;
   for (const auto& s : sources)
-    for (const auto& [name, t] : s->tensors()) all[name] = &t.ne;
+    for (const auto& [name, t] : s->tensors()) all[name] = t.n_elements();
   uint64_t h = 1469598103934665603ull;
   auto mix = [&](std::string_view s) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
   };
-  for (const auto& [name, ne] : all) {
+  for (const auto& [name, n] : all) {
     mix(name);
-    mix(":");
-    for (int64_t d : *ne) mix(std::to_string(d) + ",");
-    mix(";");
+    mix(":" + std::to_string(n) + ";");
   }
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016" PRIx64, h);

@@ -16,12 +16,13 @@ SequenceState::SequenceState(const StateShape& shape) : shape_(shape) {
   const size_t kv_elems = static_cast<size_t>(shape.n_ctx * shape.n_head_kv * shape.head_dim);
   for (int64_t l = 0; l < shape.n_layers; ++l) {
     if (shape.is_attention[l]) {
+      // resize without a value: nothing is written until a position is stored.
       if (shape.cache_type == CacheType::F32) {
-        kv_[l].k32.assign(kv_elems, 0.0f);
-        kv_[l].v32.assign(kv_elems, 0.0f);
+        kv_[l].k32.resize(kv_elems);
+        kv_[l].v32.resize(kv_elems);
       } else {
-        kv_[l].k16.assign(kv_elems, 0);
-        kv_[l].v16.assign(kv_elems, 0);
+        kv_[l].k16.resize(kv_elems);
+        kv_[l].v16.resize(kv_elems);
       }
     } else {
       conv_[l].assign(static_cast<size_t>(shape.conv_steps * shape.hidden), 0.0f);

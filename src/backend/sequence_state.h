@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <memory>
+#include <utility>
 #include <vector>
 
 namespace autoneural::backend {
@@ -26,10 +28,34 @@ struct StateShape {
   CacheType cache_type = CacheType::F16;
 };
 
+// Memory for a KV cache that is not filled up front: elements are default-initialised (left as they
+// are), so the pages of a long context are touched only as positions are written. Positions are read
+// only after they are written (attention reads [0, n_past + n)).
+template <class T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <class U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+template <class T>
+using KvVector = std::vector<T, UninitializedAllocator<T>>;
+
 // KV cache of one attention layer: K and V as [n_ctx][n_head_kv][head_dim], in F32 or F16.
 struct KvLayer {
-  std::vector<float> k32, v32;
-  std::vector<uint16_t> k16, v16;
+  KvVector<float> k32, v32;
+  KvVector<uint16_t> k16, v16;
 };
 
 // A copy of a sequence's state as far as it goes: the conv windows, the KV rows [0, n_past) and n_past.

@@ -20,7 +20,8 @@ namespace autoneural::format {
 // ---- MappedFile ------------------------------------------------------------------------------------
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = open_retry(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below as not a regular file).
+  const int fd = open_retry(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail_errno("cannot open", path, errno);
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -72,13 +73,19 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 
 // ---- read_text_file ----------------------------------------------------------------------------------
 
-std::string read_text_file(const std::string& path) {
-  const int fd = open_retry(path.c_str(), O_RDONLY | O_CLOEXEC);
+std::string read_text_file(const std::string& path, size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read.
+  const int fd = open_retry(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail_errno("cannot open", path, errno);
   struct stat st {};
-  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw Error("cannot read '" + path + "': is a directory");
+    throw Error("cannot read '" + path + "': " + (S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file"));
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    throw Error("cannot read '" + path + "': " + std::to_string(st.st_size) + " bytes is more than the limit of " +
+                std::to_string(max_bytes) + " bytes for a text input");
   }
   std::string out;
   char buf[65536];

@@ -29,8 +29,11 @@ class MappedFile {
   std::string path_;
 };
 
-// Reads a whole (small) file into a string; throws autoneural::Error on failure.
-std::string read_text_file(const std::string& path);
+// The largest text input read whole (prompts, tokenizer and configuration files): 64 MiB.
+inline constexpr size_t kMaxTextFileBytes = size_t{64} << 20;
+// Reads a whole regular file into a string; Error for a missing, unreadable, non-regular (directory,
+// FIFO, device) or larger-than-max_bytes file, without blocking on a FIFO.
+std::string read_text_file(const std::string& path, size_t max_bytes = kMaxTextFileBytes);
 
 // Writes `bytes` to `path` atomically (see AtomicFileWriter); throws Error on failure.
 void write_file_atomic(const std::string& path, const void* bytes, size_t size);

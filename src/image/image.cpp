@@ -7,6 +7,7 @@
 #include <png.h>
 #include <stb/stb_image.h>
 
+#include <cctype>
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
@@ -180,12 +181,54 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& label) {
 }
 
 // ---- BMP, PPM/PGM (stb_image) ------------------------------------------------------------------------
+uint32_t le32(const uint8_t* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
+
+// Bytes of pixel data the header promises, and where they start; 0 when the layout is not a plain one
+// (compressed BMP), which stb_image then checks itself.
+struct PixelExtent {
+  uint64_t offset = 0, bytes = 0;
+};
+
+PixelExtent ppm_extent(const uint8_t* data, size_t size, int w, int h) {
+  // "P5"/"P6", then width, height and maxval separated by whitespace and #-comments, then one whitespace.
+  size_t i = 2;
+  int64_t fields[3] = {0, 0, 0};
+  for (int f = 0; f < 3; ++f) {
+    for (;;) {
+      while (i < size && std::isspace(data[i])) ++i;
+      if (i < size && data[i] == '#') {
+        while (i < size && data[i] != '\n') ++i;
+        continue;
+      }
+      break;
+    }
+    while (i < size && std::isdigit(data[i]) && fields[f] < (int64_t{1} << 40)) fields[f] = fields[f] * 10 + (data[i++] - '0');
+  }
+  ++i;  // the single whitespace before the samples
+  const uint64_t channels = data[1] == '6' ? 3 : 1, sample = fields[2] > 255 ? 2 : 1;
+  return {i, static_cast<uint64_t>(w) * static_cast<uint64_t>(h) * channels * sample};
+}
+
+PixelExtent bmp_extent(const uint8_t* data, size_t size, int w, int h) {
+  if (size < 34) return {};
+  const uint32_t offset = le32(data + 10), compression = le32(data + 30);
+  const uint32_t bpp = data[28] | data[29] << 8;
+  if (compression != 0 && compression != 3) return {};  // RLE: no fixed size
+  const uint64_t row = (static_cast<uint64_t>(w) * bpp + 31) / 32 * 4;
+  return {offset, row * static_cast<uint64_t>(h)};
+}
+
 Image decode_stb(const uint8_t* data, size_t size, const std::string& label) {
   if (size > static_cast<size_t>(INT32_MAX)) throw Error(label + ": file too large");
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &n))
     throw Error(label + ": invalid image: " + (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
   check_size(w, h, label);
+  // stb_image pads missing pixel data with zeros; a truncated file is an error instead (as in Pillow).
+  const PixelExtent e = data[0] == 'P' ? ppm_extent(data, size, w, h) : bmp_extent(data, size, w, h);
+  if (e.bytes > 0 && e.offset + e.bytes > size)
+    throw Error(label + ": truncated image: " + std::to_string(size) + " bytes, the header promises " +
+                std::to_string(e.offset + e.bytes));
   uint8_t* pixels = stbi_load_from_memory(data, static_cast<int>(size), &w, &h, &n, 3);
   if (!pixels) throw Error(label + ": invalid image: " + (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
   Image img;

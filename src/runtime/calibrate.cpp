@@ -1,5 +1,8 @@
 // Workflows of quantization (include/autoneural/workflows.h): calibration, quantized files, error reports.
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
 
 
 #include "autoneural/workflows.h"
@@ -98,6 +101,48 @@ QuantizeSummary write_quantized(const Model& model, const std::string& out, cons
                                   part(0.0, 1.0));
   }
   return {impl.plan->recipe().name, impl.plan->ranges().size(), impl.plan->calibrated()};
+}
+
+namespace {
+
+// A private folder (mkdtemp) beside `near`, removed with everything in it when this goes out of scope.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& near) {
+    std::string templ = std::filesystem::absolute(near).parent_path().string() + "/.autoneural-tmp-XXXXXX";
+    if (!::mkdtemp(templ.data())) throw Error("cannot create a temporary folder next to " + near);
+    path_ = templ;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+QuantizeSummary quantize_file(const std::string& in, const std::string& out, ModelOptions options,
+                              const std::string& vision_out, const ProgressFn& progress) {
+  options.backend = "npu";  // builds the plan
+  if (options.recipe.empty()) options.recipe = "autoneural";
+  const CheckpointInfo checkpoint = identify_checkpoint(in);
+  if (checkpoint.gguf) return write_quantized(*Model::load(in, options), out, vision_out, progress);
+  if (!options.mmproj.empty())
+    throw Error(in + " is a Hugging Face directory, which holds its own vision part: give no separate vision file");
+  auto part = [&](double lo, double hi) -> ProgressFn {
+    if (!progress) return {};
+    return [=, &progress](double f, std::string_view what) { progress(lo + (hi - lo) * f, what); };
+  };
+  ScratchDir scratch(out);
+  ConvertOptions c{.type = "f32", .vision_type = "f32"};
+  if (checkpoint.vision && !vision_out.empty()) c.vision_out = scratch.file("vision.gguf");
+  convert_hf(in, scratch.file("text.gguf"), c, part(0.0, 0.3));
+  options.mmproj = c.vision_out;
+  return write_quantized(*Model::load(scratch.file("text.gguf"), options), out, vision_out, part(0.3, 1.0));
 }
 
 }  // namespace autoneural

@@ -123,7 +123,15 @@ void setup_execution(Model::Impl& impl, const ModelOptions& options) {
 
 }  // namespace
 
+int max_threads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return 4 * static_cast<int>(hw > 0 ? hw : 1);
+}
+
 std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& options) {
+  if (options.n_threads > max_threads())
+    throw Error(std::to_string(options.n_threads) + " threads is more than the limit of " +
+                std::to_string(max_threads()) + " (4 per core) on this machine");
   auto impl = std::make_unique<Impl>();
   const unsigned hw = std::thread::hardware_concurrency();
   impl->n_threads = options.n_threads > 0 ? options.n_threads : static_cast<int>(hw ? hw : 1);

@@ -108,6 +108,10 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
   if (!model) throw Error("session: no model");
   if (!runtime::impl_of(*model).lm) throw Error(model->info().path + " has no language model (it is a vision encoder only)");
   if (options.n_ctx <= 0) throw Error("context length must be positive");
+  const int64_t trained = model->info().context_train;
+  if (trained > 0 && options.n_ctx > trained && !options.allow_longer_context)
+    throw Error("context length " + std::to_string(options.n_ctx) + " is more than the " + std::to_string(trained) +
+                " positions the model was trained on (allow it with --ctx-force / allow_longer_context)");
   if (options.n_batch <= 0) throw Error("batch size must be positive");
   impl_->model = std::move(model);
   impl_->options = options;

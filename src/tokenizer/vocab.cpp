@@ -10,6 +10,7 @@
 
 #include "autoneural/error.h"
 #include "format/json.h"
+#include "format/mapped_file.h"
 #include "format/gguf.h"
 #include "tokenizer/pretokenizer.h"
 
@@ -30,14 +31,7 @@ bool is_llama3_family(std::string_view pre) {
   return pre == "lfm2" || pre == "llama3" || pre == "llama-bpe" || pre == "llama-v3";
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot open " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw Error("cannot read " + path);
-  return ss.str();
-}
+using format::read_text_file;
 
 json parse_json_file(const std::string& path) { return format::parse_json(read_text_file(path), path, "malformed JSON"); }
 

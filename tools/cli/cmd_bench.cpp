@@ -32,7 +32,7 @@ Stats stats(const std::vector<double>& v) {
 // Encoder milliseconds per image, and time to first token for one image plus an n_prompt-token text
 // (encode + prefill + first sample) from an empty state.
 int bench_image(const std::shared_ptr<const Model>& model_ptr, const std::string& image_path, const ImageOptions& io, int64_t n_prompt, int reps,
-                int threads, int64_t n_ctx, bool json) {
+                int threads, int64_t n_ctx, bool ctx_force, bool json) {
   using clock = std::chrono::steady_clock;
   const Model& model = *model_ptr;
   const Image image = Image::load(image_path);
@@ -54,7 +54,7 @@ int bench_image(const std::shared_ptr<const Model>& model_ptr, const std::string
       prompt.push_back(t);
     }
     if (static_cast<int64_t>(prompt.size()) > n_ctx) throw UsageError("the image and prompt do not fit the context (-c)");
-    session = std::make_unique<Session>(model_ptr, SessionOptions{n_ctx, 128, CacheType::F16});
+    session = std::make_unique<Session>(model_ptr, SessionOptions{n_ctx, 128, CacheType::F16, ctx_force});
   }
   // With a language model the session encodes (its backend and threads serve image and text alike).
   auto encode = [&] { return session ? session->encode_image(image, io) : model.encode_image(image, io); };
@@ -120,6 +120,8 @@ int cmd_bench(int argc, char** argv) {
   p.option({"-t", "--threads"}, &threads, "N", "threads (default 2)");
   p.option({"-r", "--repetitions"}, &reps, "N", "repetitions of each test (default 3)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length to allocate (default 4096)");
+  bool ctx_force = false;
+  p.flag({"--ctx-force"}, &ctx_force, "allow -c above the context length the model was trained on");
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.option({"--mmproj"}, &mmproj, "PATH", "vision file, when the model file has none");
@@ -138,10 +140,10 @@ int cmd_bench(int argc, char** argv) {
   exec.n_threads = threads;
   exec.mmproj = mmproj;
   auto model = Model::load(model_path, exec);
-  if (!image_path.empty()) return bench_image(model, image_path, {size, false}, n_prompt, reps, threads, n_ctx, json);
+  if (!image_path.empty()) return bench_image(model, image_path, {size, false}, n_prompt, reps, threads, n_ctx, ctx_force, json);
   if (!model->has_language_model())
     throw UsageError(model_path + " has no language model: give --image IMG to measure its vision encoder");
-  const SessionOptions so{n_ctx, n_batch, parse_cache_type(cache)};
+  const SessionOptions so{n_ctx, n_batch, parse_cache_type(cache), ctx_force};
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(model->info().n_vocab - 1));
   std::vector<int32_t> prompt(static_cast<size_t>(n_prompt));

@@ -27,6 +27,8 @@ int cmd_generate(int argc, char** argv) {
   p.repeated({"--stop"}, &stop, "TEXT", "stop when this text is generated (repeatable)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
+  bool ctx_force = false;
+  p.flag({"--ctx-force"}, &ctx_force, "allow -c above the context length the model was trained on");
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.flag({"--no-bos"}, &no_bos, "do not add the BOS token");
@@ -60,7 +62,7 @@ int cmd_generate(int argc, char** argv) {
     tokens = model->tokenize(prompt, !no_bos, !no_parse_special);
   }
   if (tokens.empty()) throw UsageError("the prompt is empty after tokenization");
-  Session session(model, {n_ctx, n_batch, parse_cache_type(cache)});
+  Session session(model, {n_ctx, n_batch, parse_cache_type(cache), ctx_force});
   const auto result = session.generate(tokens, gen, [](std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -29,6 +29,8 @@ int cmd_logits(int argc, char** argv) {
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f32)");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
+  bool ctx_force = false;
+  p.flag({"--ctx-force"}, &ctx_force, "allow -c above the context length the model was trained on");
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   if (!p.parse(argc, argv)) return 0;
   {
@@ -48,7 +50,7 @@ int cmd_logits(int argc, char** argv) {
   exec.mmproj = mmproj;
   auto model = Model::load(model_path, exec);
   std::vector<int32_t> tokens;
-  Session session(model, {n_ctx, n_batch, parse_cache_type(cache)});
+  Session session(model, {n_ctx, n_batch, parse_cache_type(cache), ctx_force});
   std::vector<ImageEmbedding> images;
   if (model->has_vision() && !no_parse_special) {
     int markers = 0;

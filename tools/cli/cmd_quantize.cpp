@@ -12,7 +12,7 @@ int cmd_quantize(int argc, char** argv) {
   ModelOptions mo;
   mo.recipe = "autoneural";
   ArgParser p("quantize", "Quantizes a model's weights by a recipe and stores the activation ranges with it.");
-  p.positional("IN", &in, true, "model GGUF (a text model, a merged AutoNeural file or a vision file)");
+  p.positional("IN", &in, true, "model: GGUF (text, merged AutoNeural or vision file) or Hugging Face directory");
   p.positional("OUT", &out, true, "output GGUF (written atomically)");
   p.option({"--mmproj"}, &mmproj, "PATH", "the vision file of IN, quantized to --mmproj-out");
   p.option({"--mmproj-out"}, &mmproj_out, "PATH", "output for --mmproj (without it the two are merged into OUT)");
@@ -23,13 +23,12 @@ int cmd_quantize(int argc, char** argv) {
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   if (!p.parse(argc, argv)) return 0;
   check_outputs_usage({out, mmproj_out}, {in, mmproj});
-  if (!mmproj_out.empty() && mmproj.empty()) throw UsageError("--mmproj-out needs --mmproj");
+  if (!mmproj_out.empty() && mmproj.empty() && identify_checkpoint(in).gguf)
+    throw UsageError("--mmproj-out needs --mmproj (or a Hugging Face AutoNeural directory as IN)");
   mo.n_threads = threads;
   mo.mmproj = mmproj;
-  mo.backend = "npu";  // builds the plan
-  auto model = Model::load(in, mo);
   ProgressBar bar("quantize");
-  const auto s = write_quantized(*model, out, mmproj_out, [&](double f, std::string_view what) { bar.update(f, what); });
+  const auto s = quantize_file(in, out, mo, mmproj_out, [&](double f, std::string_view what) { bar.update(f, what); });
   bar.finish();
   std::cerr << "wrote " << out << (mmproj_out.empty() ? "" : " and " + mmproj_out) << " (recipe " << s.recipe << ", "
             << s.ranges << " activation ranges"

@@ -47,6 +47,8 @@ int cmd_run(int argc, char** argv) {
   p.flag({"--letterbox"}, &letterbox, "keep the aspect ratio and pad instead of stretching");
   p.option({"-t", "--threads"}, &threads, "N", "threads (default: all cores)");
   p.option({"-c", "--ctx-size"}, &n_ctx, "N", "context length (default 4096)");
+  bool ctx_force = false;
+  p.flag({"--ctx-force"}, &ctx_force, "allow -c above the context length the model was trained on");
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.flag({"-q", "--quiet"}, &quiet, "no timing summary on stderr");
@@ -68,7 +70,7 @@ int cmd_run(int argc, char** argv) {
   // Decode every image before loading anything heavy into the session: a bad file fails fast.
   std::vector<Image> images;
   for (const auto& path : image_paths) images.push_back(Image::load(path));
-  Chat chat(model, {n_ctx, n_batch, parse_cache_type(cache)}, system);
+  Chat chat(model, {n_ctx, n_batch, parse_cache_type(cache), ctx_force}, system);
 
   auto turn = [&](const std::string& text, const std::vector<Image>& imgs) {
     const auto r = chat.send(text, imgs, gen, print_piece, image_options);
@@ -90,7 +92,7 @@ int cmd_run(int argc, char** argv) {
     if (!std::getline(std::cin, line)) break;
     if (line == "/exit" || line == "/quit") break;
     if (line == "/reset") {
-      chat = Chat(model, {n_ctx, n_batch, parse_cache_type(cache)}, system);
+      chat = Chat(model, {n_ctx, n_batch, parse_cache_type(cache), ctx_force}, system);
       pending.clear();
       continue;
     }
