@@ -18,6 +18,7 @@ for target in "$build"/fuzz_*; do
     fuzz_gguf) find "$fixtures" -name '*.gguf' -size -2048k -exec cp {} "$corpus/" \; ;;
     fuzz_safetensors) find "$fixtures" -name '*.safetensors' -size -8192k -exec cp {} "$corpus/" \; ;;
     fuzz_tokenizer) find "$fixtures/text" -name "*.json" -size -64k -exec cp {} "$corpus/" \; ;;
+    fuzz_json) find "$fixtures" -name "config.json" -size -64k -exec sh -c 'cp "$1" "$2/$(echo "$1" | md5sum | cut -c1-8).json"' _ {} "$corpus" \; ;;
     fuzz_image*) find "$fixtures" \( -name '*.png' -o -name '*.jpg' -o -name '*.ppm' -o -name '*.bmp' \) -exec cp {} "$corpus/" \; ;;
   esac
   echo "--- $name for ${seconds}s ($(ls "$corpus" | wc -l) seed files)"
