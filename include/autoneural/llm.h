@@ -129,6 +129,9 @@ struct GenerateOptions {
   SamplingOptions sampling;
   std::vector<std::string> stop;  // stop strings (not included in the output)
   bool render_special = false;    // print control tokens
+  // Chat::send: control-token text inside messages ("<|im_end|>" typed by a user) becomes control tokens.
+  // Off by default: only the chat template's own markers and <image> are control tokens.
+  bool parse_special = false;
 };
 
 struct GenerateResult {

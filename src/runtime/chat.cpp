@@ -8,8 +8,47 @@
 #include <algorithm>
 
 #include "runtime/model_impl.h"
+#include "runtime/pipeline.h"
+#include "tokenizer/chat_template.h"
 
 namespace autoneural {
+
+namespace {
+
+// The conversation rendered with the LFM2 template, and where each message's content lies in it.
+struct Rendered {
+  std::string text;
+  std::vector<std::pair<size_t, size_t>> content;
+};
+
+Rendered render(const Model& m, const std::vector<ChatMessage>& messages) {
+  std::vector<tokenizer::ChatMessage> t;
+  for (const auto& msg : messages) t.push_back({msg.role, msg.content});
+  Rendered r;
+  r.text = tokenizer::render_lfm2_chat(t, true, runtime::impl_of(m).tokenizer(), &r.content);
+  return r;
+}
+
+// Tokens of rendered.text[from:]: the template's markers and <image> are control tokens; control-token text
+// inside message contents stays text unless parse_special. Image markers are expanded.
+std::vector<int32_t> tokenize_turns(const Model& m, const Rendered& rendered, size_t from, bool parse_special) {
+  const std::string_view text = std::string_view(rendered.text).substr(from);
+  const auto& tok = runtime::impl_of(m).tokenizer();
+  std::vector<int32_t> ids;
+  if (parse_special) {
+    ids = tok.encode(text, false, true);
+  } else {
+    std::vector<tokenizer::Tokenizer::TextRange> plain;
+    for (const auto& [b, e] : rendered.content)
+      if (e > from) plain.push_back({b > from ? b - from : 0, e - from});
+    std::vector<int32_t> keep;
+    if (m.has_vision()) keep.push_back(m.vision_info().image_token);
+    ids = tok.encode_chat(text, plain, keep);
+  }
+  return runtime::expand_image_markers(m, ids);
+}
+
+}  // namespace
 
 struct Chat::Impl {
   std::shared_ptr<const Model> model;
@@ -60,7 +99,8 @@ GenerateResult Chat::send(const std::string& content, const std::vector<Image>& 
 
   auto messages = s.messages;
   messages.push_back({"user", text});
-  const std::string full = m.apply_chat_template(messages, true);
+  const Rendered rendered = render(m, messages);
+  const std::string& full = rendered.text;
 
   std::vector<int32_t> prompt;
   std::vector<ImageEmbedding> prompt_images;
@@ -68,13 +108,13 @@ GenerateResult Chat::send(const std::string& content, const std::vector<Image>& 
                         static_cast<int64_t>(s.session.history().size()) == s.session.n_past();
   if (reusable) {
     prompt = s.pending;
-    const auto delta = m.tokenize_with_images(std::string_view(full).substr(s.state_text.size()), false);
+    const auto delta = tokenize_turns(m, rendered, s.state_text.size(), options.parse_special);
     prompt.insert(prompt.end(), delta.begin(), delta.end());
     prompt_images = std::move(new_images);
     s.reused = s.session.n_past();
   } else {
     s.session.reset();
-    prompt = m.tokenize_with_images(full, false);
+    prompt = tokenize_turns(m, rendered, 0, options.parse_special);
     prompt_images = s.state_images;
     prompt_images.insert(prompt_images.end(), new_images.begin(), new_images.end());
     s.reused = 0;

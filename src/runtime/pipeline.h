@@ -18,6 +18,10 @@ namespace autoneural::runtime {
 ImageEmbedding encode_pixels(const Model::Impl& model, backend::Backend& be, std::span<const float> chw, int height,
                              int width, VisionStage stage);
 
+// Each <image> token of `ids` becomes <|image_start|>, one placeholder per image token, <|image_end|>
+// (unchanged for a model without vision); n_images receives the number of markers.
+std::vector<int32_t> expand_image_markers(const Model& model, const std::vector<int32_t>& ids, int* n_images = nullptr);
+
 // The language model over `tokens` from an empty state; the logits of every position ([n][vocab]). With a
 // plan (sim/npu), tokens are looked up in its quantized embedding table as Session does.
 std::vector<float> run_text(const Model::Impl& model, backend::Backend& be, std::span<const int32_t> tokens,

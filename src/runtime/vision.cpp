@@ -77,27 +77,7 @@ ImageEmbedding Model::encode_image(const Image& image, const ImageOptions& optio
 }
 
 std::vector<int32_t> Model::tokenize_with_images(std::string_view text, bool add_special, int* n_images) const {
-  std::vector<int32_t> ids = tokenize(text, add_special, true);
-  int count = 0;
-  if (!has_vision()) {
-    if (n_images) *n_images = 0;
-    return ids;
-  }
-  const VisionInfo& v = impl_->vision_info;
-  std::vector<int32_t> out;
-  out.reserve(ids.size());
-  for (int32_t id : ids) {
-    if (id != v.image_token) {
-      out.push_back(id);
-      continue;
-    }
-    ++count;
-    out.push_back(v.image_start_token);
-    out.insert(out.end(), static_cast<size_t>(v.tokens_per_image), v.image_token);
-    out.push_back(v.image_end_token);
-  }
-  if (n_images) *n_images = count;
-  return out;
+  return runtime::expand_image_markers(*this, tokenize(text, add_special, true), n_images);
 }
 
 }  // namespace autoneural
@@ -132,6 +112,29 @@ ImageEmbedding encode_pixels(const Model::Impl& m, backend::Backend& be, std::sp
     m.connector->forward(be, tower.data(), out.n_tokens, out.rows.data());
   }
   out.encode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+std::vector<int32_t> expand_image_markers(const Model& model, const std::vector<int32_t>& ids, int* n_images) {
+  int count = 0;
+  if (!model.has_vision()) {
+    if (n_images) *n_images = 0;
+    return ids;
+  }
+  const VisionInfo& v = model.vision_info();
+  std::vector<int32_t> out;
+  out.reserve(ids.size());
+  for (int32_t id : ids) {
+    if (id != v.image_token) {
+      out.push_back(id);
+      continue;
+    }
+    ++count;
+    out.push_back(v.image_start_token);
+    out.insert(out.end(), static_cast<size_t>(v.tokens_per_image), v.image_token);
+    out.push_back(v.image_end_token);
+  }
+  if (n_images) *n_images = count;
   return out;
 }
 

@@ -6,7 +6,7 @@
 namespace autoneural::tokenizer {
 
 std::string render_lfm2_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
-                             const Tokenizer& tok) {
+                             const Tokenizer& tok, std::vector<std::pair<size_t, size_t>>* content) {
   // The markers must be single tokens; if a vocabulary spells them differently the model was not
   // trained on this layout and rendering it anyway would produce garbage.
   for (const char* marker : {"<|im_start|>", "<|im_end|>"})
@@ -19,12 +19,20 @@ std::string render_lfm2_chat(const std::vector<ChatMessage>& messages, bool add_
       throw Error("chat template: unknown role \"" + m.role + "\" (expected system, user, assistant or tool)");
 
   std::string out;
+  auto add_content = [&](const std::string& text) {
+    if (content) content->push_back({out.size(), out.size() + text.size()});
+    out += text;
+  };
   if (tok.bos() >= 0) out += tok.data().tokens[tok.bos()];
   size_t first = 0;
   // Only a leading system message is hoisted, and an empty one renders nothing, mirroring the Jinja
   // template's `if ns.system_prompt`. Later system messages render in place like any other turn.
   if (!messages.empty() && messages[0].role == "system") {
-    if (!messages[0].content.empty()) out += "<|im_start|>system\n" + messages[0].content + "<|im_end|>\n";
+    if (!messages[0].content.empty()) {
+      out += "<|im_start|>system\n";
+      add_content(messages[0].content);
+      out += "<|im_end|>\n";
+    }
     first = 1;
   }
   for (size_t i = first; i < messages.size(); ++i) {
@@ -33,9 +41,11 @@ std::string render_lfm2_chat(const std::vector<ChatMessage>& messages, bool add_
     out += m.role;
     out += '\n';
     if (m.role == "tool" && wrap_tool) {
-      out += "<|tool_response_start|>" + m.content + "<|tool_response_end|>";
+      out += "<|tool_response_start|>";
+      add_content(m.content);
+      out += "<|tool_response_end|>";
     } else {
-      out += m.content;
+      add_content(m.content);
     }
     out += "<|im_end|>\n";
   }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace autoneural::tokenizer {
@@ -21,7 +22,9 @@ struct ChatMessage {
 // both tokens (LFM2-8B template). The result already contains BOS: tokenize it with add_special = false
 // and parse_special = true. Throws autoneural::Error for an unknown role or when <|im_start|>/<|im_end|>
 // are not in the vocabulary.
+// With `content`, the byte range of every message's content in the result is appended to it (for
+// Tokenizer::encode_chat, which keeps control-token text inside them as text).
 std::string render_lfm2_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
-                             const Tokenizer& tok);
+                             const Tokenizer& tok, std::vector<std::pair<size_t, size_t>>* content = nullptr);
 
 }  // namespace autoneural::tokenizer

@@ -191,7 +191,17 @@ std::optional<int32_t> Tokenizer::find_token(std::string_view text) const {
 // Rather than rescanning the text once per special token (hundreds of them in real vocabularies), all
 // occurrences are found in one pass with a byte trie and then claimed in priority order; the outcome is
 // the same as llama.cpp's repeated fragment splitting.
-std::vector<Tokenizer::Fragment> Tokenizer::partition_specials(std::string_view text, bool parse_special) const {
+std::vector<Tokenizer::Fragment> Tokenizer::partition_specials(std::string_view text, const SpecialFilter& filter) const {
+  // A CONTROL token written inside a plain range (a message's content) stays text unless kept.
+  auto allowed = [&](int32_t id, size_t pos) {
+    if (data_.token_types[id] == TOKEN_TYPE_USER_DEFINED) return true;
+    if (!filter.parse_special) return false;
+    if (std::find(filter.keep.begin(), filter.keep.end(), id) != filter.keep.end()) return true;
+    const size_t end = pos + data_.tokens[id].size();
+    for (const TextRange& r : filter.plain)
+      if (pos < r.second && end > r.first) return false;
+    return true;
+  };
   struct Occurrence {
     int32_t rank;  // index into specials_ (priority order)
     size_t pos;
@@ -203,8 +213,7 @@ std::vector<Tokenizer::Fragment> Tokenizer::partition_specials(std::string_view 
       node = trie_child(node, static_cast<unsigned char>(text[k]));
       if (node < 0) break;
       const int32_t rank = trie_[node].rank;
-      if (rank >= 0 && (parse_special || data_.token_types[specials_[rank]] == TOKEN_TYPE_USER_DEFINED))
-        occ.push_back({rank, pos});
+      if (rank >= 0 && allowed(specials_[rank], pos)) occ.push_back({rank, pos});
     }
   }
   std::vector<Fragment> frags;
@@ -312,12 +321,11 @@ void Tokenizer::encode_pretoken(std::string_view piece, Scratch& sc, std::vector
     if (syms[i].id >= 0) out.push_back(syms[i].id);
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+std::vector<int32_t> Tokenizer::encode_fragments(std::string_view text, const SpecialFilter& filter) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 2);
-  if (add_special && data_.add_bos && data_.bos >= 0) out.push_back(data_.bos);
   Scratch sc;
-  for (const Fragment& f : partition_specials(text, parse_special)) {
+  for (const Fragment& f : partition_specials(text, filter)) {
     if (f.id >= 0) {
       out.push_back(f.id);
       continue;
@@ -326,8 +334,21 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
     pre_.split(text.substr(f.begin, f.len), sc.pieces);
     for (std::string_view p : sc.pieces) encode_pretoken(p, sc, out);
   }
+  return out;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  std::vector<int32_t> out;
+  if (add_special && data_.add_bos && data_.bos >= 0) out.push_back(data_.bos);
+  const auto body = encode_fragments(text, {parse_special, {}, {}});
+  out.insert(out.end(), body.begin(), body.end());
   if (add_special && data_.add_eos && data_.eos >= 0) out.push_back(data_.eos);
   return out;
+}
+
+std::vector<int32_t> Tokenizer::encode_chat(std::string_view text, std::span<const TextRange> plain,
+                                            std::span<const int32_t> keep) const {
+  return encode_fragments(text, {true, plain, keep});
 }
 
 std::string Tokenizer::token_to_piece(int32_t id, bool render_special) const {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -34,6 +35,14 @@ class Tokenizer {
   // are tokenized as plain text. USER_DEFINED tokens are always matched as whole strings, as llama.cpp
   // does. Any byte sequence is accepted; invalid UTF-8 is tokenized byte by byte.
   std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
+
+  // A byte range [first, second) of a text.
+  using TextRange = std::pair<size_t, size_t>;
+  // encode(text, false, true) for a rendered chat, except that CONTROL tokens written inside the `plain`
+  // ranges (message contents) stay text, apart from the ids in `keep` (the <image> marker). The text is
+  // still tokenized as one string, so pre-tokenization across range boundaries is unchanged.
+  std::vector<int32_t> encode_chat(std::string_view text, std::span<const TextRange> plain,
+                                   std::span<const int32_t> keep) const;
 
   // The raw bytes of one token. CONTROL (and UNKNOWN) tokens render as their text when render_special,
   // else as ""; USER_DEFINED tokens render as their text; UNUSED/BYTE/UNDEFINED render as "".
@@ -69,7 +78,15 @@ class Tokenizer {
 
   struct Scratch;
 
-  std::vector<Fragment> partition_specials(std::string_view text, bool parse_special) const;
+  // Which CONTROL occurrences may split the text: all with parse_special, none without, and with `plain`
+  // ranges only those outside them (or in `keep`).
+  struct SpecialFilter {
+    bool parse_special = false;
+    std::span<const TextRange> plain;
+    std::span<const int32_t> keep;
+  };
+  std::vector<Fragment> partition_specials(std::string_view text, const SpecialFilter& filter) const;
+  std::vector<int32_t> encode_fragments(std::string_view text, const SpecialFilter& filter) const;
   void encode_pretoken(std::string_view piece, Scratch& scratch, std::vector<int32_t>& out) const;
   int32_t trie_child(int32_t node, unsigned char c) const;
 

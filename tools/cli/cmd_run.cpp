@@ -52,6 +52,11 @@ int cmd_run(int argc, char** argv) {
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.flag({"-q", "--quiet"}, &quiet, "no timing summary on stderr");
+  bool parse_special = false, no_parse_special = false;
+  p.flag({"--parse-special"}, &parse_special,
+         "control-token text typed in a message (<|im_end|>, ...) becomes control tokens");
+  p.flag({"--no-parse-special"}, &no_parse_special,
+         "control-token text in messages stays plain text (the default); only <image> marks images");
   add_execution_flags(p, exec);
   if (!p.parse(argc, argv)) return 0;
   check_execution_flags(exec);
@@ -60,6 +65,8 @@ int cmd_run(int argc, char** argv) {
   gen.max_tokens = check_n_predict(n_predict);
   check_sampling_flags(gen.sampling);
   gen.stop = stop;
+  if (parse_special && no_parse_special) throw UsageError("give --parse-special or --no-parse-special, not both");
+  gen.parse_special = parse_special;
   const ImageOptions image_options{size, letterbox};
 
   exec.n_threads = threads;
