@@ -67,7 +67,9 @@ std::vector<std::string> read_prompts(const std::string& path);
 
 // ---- files of other tools and random models ----------------------------------------------------------
 // Matrix types files are written with: "f32", "f16", "bf16", "q8_0", "q4_0".
-bool is_writable_type(std::string_view type);
+// Error ("unsupported WHAT 'TYPE' (expected ...)") unless `type` is one of those (q4_0 only with allow_q4;
+// vision matrices are never written in it).
+void check_writable_type(const std::string& type, const std::string& what, bool allow_q4 = true);
 
 struct ConvertOptions {
   std::string type = "f16";         // language-model matrices

@@ -18,33 +18,6 @@ namespace {
 
 using runtime::impl_of;
 
-struct PreparedImage {
-  std::string path;
-  std::vector<float> pixels;  // [3][size][size]
-  int size = 0;
-};
-
-std::vector<PreparedImage> prepare_images(const Model& model, const std::vector<std::string>& paths, int size) {
-  std::vector<PreparedImage> out;
-  if (paths.empty()) return out;
-  const int s = size > 0 ? size : model.vision_info().image_size;
-  check_image_sides(s, s, "image size");
-  for (const auto& p : paths) {
-    PreparedImage im{p, {}, s};
-    try {
-      im.pixels = model.preprocess_image(Image::load(p), {s, false});
-    } catch (const Error& e) {
-      throw Error(std::string("cannot use image ") + e.what());
-    }
-    out.push_back(std::move(im));
-  }
-  return out;
-}
-
-void run_vision(const Model& model, backend::Backend& be, const PreparedImage& im) {
-  (void)runtime::encode_pixels(impl_of(model), be, im.pixels, im.size, im.size, VisionStage::Connector);
-}
-
 void check_inputs(const Model& model, bool images, bool texts, const char* job) {
   if (images && !model.has_vision()) (void)model.vision_info();  // explains
   if (texts && !model.has_language_model())
@@ -57,14 +30,14 @@ CalibrationSummary calibrate(const Model& model, const CalibrationInputs& inputs
                              const ProgressFn& progress) {
   if (inputs.images.empty() && inputs.prompts.empty()) throw Error("calibration needs images and/or prompts");
   check_inputs(model, !inputs.images.empty(), !inputs.prompts.empty(), "calibration");
-  const auto images = prepare_images(model, inputs.images, inputs.image_size);
+  const auto images = runtime::prepare_images(model, inputs.images, inputs.image_size);
   backend::FloatBackend fb(model.n_threads());
   backend::RecordingBackend rec(fb, true);
   const double total = static_cast<double>(images.size() + inputs.prompts.size());
   size_t done = 0;
   for (const auto& im : images) {
     if (progress) progress(static_cast<double>(done++) / total, im.path);
-    run_vision(model, rec, im);
+    (void)runtime::encode_prepared(model, rec, im);
   }
   for (const auto& text : inputs.prompts) {
     if (progress) progress(static_cast<double>(done++) / total, "prompt");

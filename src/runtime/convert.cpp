@@ -10,24 +10,22 @@ namespace autoneural {
 
 namespace {
 
-TensorType writable_type(const std::string& name, const char* what, bool allow_q4) {
+TensorType writable_type(const std::string& name, const std::string& what, bool allow_q4) {
   const auto t = parse_tensor_type(name);
-  if (!t || !is_writable_type(name) || (!allow_q4 && *t == TensorType::Q4_0))
-    throw Error("unsupported " + std::string(what) + " '" + name + "' (expected f32, f16, bf16, q8_0" +
-                (allow_q4 ? " or q4_0)" : ")"));
+  if (!t || *t == TensorType::Q4_K || *t == TensorType::Q6_K || (!allow_q4 && *t == TensorType::Q4_0))
+    throw Error("unsupported " + what + " '" + name + "' (expected f32, f16, bf16, q8_0" + (allow_q4 ? " or q4_0)" : ")"));
   return *t;
 }
 
 }  // namespace
 
+void check_writable_type(const std::string& type, const std::string& what, bool allow_q4) {
+  (void)writable_type(type, what, allow_q4);
+}
+
 CheckpointInfo identify_checkpoint(const std::string& path) {
   const auto c = model::Checkpoint::open(path);
   return {path, model::checkpoint_kind_name(c->kind()), c->is_gguf(), c->has_language_model(), c->has_vision()};
-}
-
-bool is_writable_type(std::string_view type) {
-  const auto t = parse_tensor_type(std::string(type));
-  return t && *t != TensorType::Q4_K && *t != TensorType::Q6_K;
 }
 
 ConvertResult convert_hf(const std::string& hf_dir, const std::string& out, const ConvertOptions& o,

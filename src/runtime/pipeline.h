@@ -4,6 +4,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "autoneural/vision.h"
@@ -17,6 +18,20 @@ namespace autoneural::runtime {
 // sizes. Stage Pixels returns the pixels as 3 rows.
 ImageEmbedding encode_pixels(const Model::Impl& model, backend::Backend& be, std::span<const float> chw, int height,
                              int width, VisionStage stage);
+
+// Preprocessing (the model's rules, options.size or the model's own size) and encoding on `be`.
+ImageEmbedding encode_image(const Model& model, backend::Backend& be, const Image& image, const ImageOptions& options);
+
+// Image files decoded and preprocessed once, to be encoded many times (calibration, error reports).
+struct PreparedImage {
+  std::string path;
+  std::vector<float> pixels;  // [3][size][size]
+  int size = 0;
+};
+// Every file at `size` (0: the model's own); Error naming a file that cannot be used.
+std::vector<PreparedImage> prepare_images(const Model& model, const std::vector<std::string>& paths, int size);
+// Encoder + connector of a prepared image on `be`.
+ImageEmbedding encode_prepared(const Model& model, backend::Backend& be, const PreparedImage& image);
 
 // Each <image> token of `ids` becomes <|image_start|>, one placeholder per image token, <|image_end|>
 // (unchanged for a model without vision); n_images receives the number of markers.

@@ -68,23 +68,12 @@ QuantReport quant_report(const Model& model, const QuantReportOptions& o, const 
   if (recipes.empty()) throw Error("no recipes to report on");
   const auto method = quant::parse_range_method(o.act_range);
 
-  const int size = o.image_size > 0 ? o.image_size : (model.has_vision() ? model.vision_info().image_size : 0);
-  if (!o.images.empty()) check_image_sides(size, size, "image size");
-  std::vector<std::vector<float>> pixels;
-  for (const auto& p : o.images) {
-    try {
-      pixels.push_back(model.preprocess_image(Image::load(p), {size, false}));
-    } catch (const Error& e) {
-      throw Error(std::string("cannot use image ") + e.what());
-    }
-  }
+  const auto prepared = runtime::prepare_images(model, o.images, o.image_size);
   const auto texts = report_texts(model, o);
-  auto run_vision = [&](backend::Backend& be, size_t i) {
-    (void)runtime::encode_pixels(impl, be, pixels[i], size, size, VisionStage::Connector);
-  };
+  auto run_vision = [&](backend::Backend& be, size_t i) { (void)runtime::encode_prepared(model, be, prepared[i]); };
 
   backend::FloatBackend fb(model.n_threads());
-  const double work = static_cast<double>((pixels.size() + texts.size()) * (recipes.size() + 2));
+  const double work = static_cast<double>((prepared.size() + texts.size()) * (recipes.size() + 2));
   double done = 0;
   auto step = [&](const std::string& what) {
     if (progress) progress(done / work, what);
@@ -96,17 +85,17 @@ QuantReport quant_report(const Model& model, const QuantReportOptions& o, const 
   if (!o.calibration.empty()) {
     calib = quant::Calibration::load(o.calibration);
     backend::check_calibration(calib, impl.sources(), o.calibration);
-    done += static_cast<double>(pixels.size() + texts.size());
+    done += static_cast<double>(prepared.size() + texts.size());
   } else {
     backend::RecordingBackend rec(fb, true);
-    for (size_t i = 0; i < pixels.size(); ++i) step("calibrating " + o.images[i]), run_vision(rec, i);
+    for (size_t i = 0; i < prepared.size(); ++i) step("calibrating " + o.images[i]), run_vision(rec, i);
     for (const auto& t : texts) step("calibrating text"), (void)runtime::run_text(impl, rec, t);
     calib = quant::Calibration::from_stats(rec.stats());
   }
 
   QuantReport report;
   report.backend = o.backend;
-  report.images = static_cast<int64_t>(pixels.size());
+  report.images = static_cast<int64_t>(prepared.size());
   report.texts = static_cast<int64_t>(texts.size());
   std::map<std::string, std::map<std::string, quant::ErrorStats>> err;  // recipe → layer → stats
   std::map<std::string, quant::LogitStats> logit_stats;
@@ -125,7 +114,7 @@ QuantReport quant_report(const Model& model, const QuantReportOptions& o, const 
                               : backend::make_npu_backend(model.n_threads(), plans[k]);
   };
 
-  for (size_t i = 0; i < pixels.size(); ++i) {
+  for (size_t i = 0; i < prepared.size(); ++i) {
     step("float " + o.images[i]);
     Capture ref{{}, &report.layers};
     backend::RecordingBackend rf(fb, false, std::ref(ref));

@@ -125,10 +125,7 @@ Session::Session(std::shared_ptr<const Model> model, const SessionOptions& optio
 Session::~Session() = default;
 
 ImageEmbedding Session::encode_image(const Image& image, const ImageOptions& options) {
-  const Model& m = *impl_->model;
-  const int size = options.size > 0 ? options.size : m.vision_info().image_size;
-  const auto pixels = m.preprocess_image(image, options);
-  return runtime::encode_pixels(runtime::impl_of(m), *impl_->backend, pixels, size, size, VisionStage::Connector);
+  return runtime::encode_image(*impl_->model, *impl_->backend, image, options);
 }
 Session::Session(Session&&) noexcept = default;
 

@@ -71,9 +71,9 @@ ImageEmbedding Model::encode_pixels(std::span<const float> chw, int height, int 
 }
 
 ImageEmbedding Model::encode_image(const Image& image, const ImageOptions& options) const {
-  const int size = options.size > 0 ? options.size : vision_info().image_size;
-  const auto pixels = preprocess_image(image, options);
-  return encode_pixels(pixels, size, size, VisionStage::Connector);
+  (void)vision_info();
+  const auto backend = impl_->make_backend();
+  return runtime::encode_image(*this, *backend, image, options);
 }
 
 std::vector<int32_t> Model::tokenize_with_images(std::string_view text, bool add_special, int* n_images) const {
@@ -113,6 +113,33 @@ ImageEmbedding encode_pixels(const Model::Impl& m, backend::Backend& be, std::sp
   }
   out.encode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return out;
+}
+
+ImageEmbedding encode_image(const Model& model, backend::Backend& be, const Image& image, const ImageOptions& options) {
+  const int size = options.size > 0 ? options.size : model.vision_info().image_size;
+  const auto pixels = model.preprocess_image(image, options);
+  return encode_pixels(impl_of(model), be, pixels, size, size, VisionStage::Connector);
+}
+
+std::vector<PreparedImage> prepare_images(const Model& model, const std::vector<std::string>& paths, int size) {
+  std::vector<PreparedImage> out;
+  if (paths.empty()) return out;
+  const int s = size > 0 ? size : model.vision_info().image_size;
+  check_image_sides(s, s, "image size");
+  for (const auto& p : paths) {
+    PreparedImage im{p, {}, s};
+    try {
+      im.pixels = model.preprocess_image(Image::load(p), {s, false});
+    } catch (const Error& e) {
+      throw Error(std::string("cannot use image ") + e.what());
+    }
+    out.push_back(std::move(im));
+  }
+  return out;
+}
+
+ImageEmbedding encode_prepared(const Model& model, backend::Backend& be, const PreparedImage& im) {
+  return encode_pixels(impl_of(model), be, im.pixels, im.size, im.size, VisionStage::Connector);
 }
 
 std::vector<int32_t> expand_image_markers(const Model& model, const std::vector<int32_t>& ids, int* n_images) {

@@ -58,11 +58,11 @@ std::string human_bytes(double bytes) {
 namespace autoneural::cli {
 
 void check_write_type(const std::string& type, const char* flag, bool allow_q4) {
-  std::string lower = type;
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!is_writable_type(type) || (!allow_q4 && lower == "q4_0"))
-    throw UsageError("unsupported " + std::string(flag) + " '" + type + "' (expected f32, f16, bf16, q8_0" +
-                     (allow_q4 ? " or q4_0)" : ")"));
+  try {
+    check_writable_type(type, flag, allow_q4);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
 }
 
 void check_outputs_usage(const std::vector<std::string>& outputs, const std::vector<std::string>& inputs) {
