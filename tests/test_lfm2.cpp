@@ -5,7 +5,9 @@
 
 #include "autoneural/llm.h"
 #include "runtime/model_impl.h"
+#include "format/gguf.h"
 #include "format/mapped_file.h"
+#include "kernels/quantize.h"
 #include "test_util.h"
 
 namespace autoneural {
@@ -96,6 +98,10 @@ TEST(Lfm2, ResultsDoNotDependOnThreadCount) {
   }
 }
 
+// Measured (x86-64, AVX-512): at most 3 of 24 steps differ, the largest gap 0.26; logits differ from
+// llama.cpp's by up to 0.59 (their std is 6.1), so a gap of 0.5 is a near-tie.
+constexpr double kNearTie = 0.5;
+
 // Quantized files: compared with llama.cpp's own quantized logits. Activations are quantized to Q8_0
 // before each matmul exactly as ggml does, so the README's bound for that case applies (rel RMS <= 0.02).
 void check_quantized(const char* type) {
@@ -110,21 +116,66 @@ void check_quantized(const char* type) {
     EXPECT_GE(d.top1_agree, 0.95) << type << " " << p;
     std::cout << type << " " << p << ": rel RMS " << d.rel_rms << ", max|diff| " << d.max_abs << ", top-1 "
               << d.top1_agree << "\n";
-    // Greedy continuation: identical to llama.cpp's when every activation rounds the same way.
+    // Greedy continuation, teacher-forced with llama.cpp's tokens (so that one near-tie cannot send the
+    // rest of the sequence elsewhere): at every step llama.cpp's token is ours, or within kNearTie of our
+    // best logit, where activations that land on a rounding boundary in one implementation and not in
+    // the other (fixture README) decide between almost equal logits.
     const auto want = test::npy_i32(lfm2_tiny(base + ".greedy." + type + ".npy"));
     std::vector<float> row(logits.end() - kVocab, logits.end());
-    size_t same = 0;
+    int same = 0;
+    double worst_gap = 0;
     for (size_t i = 0; i < want.size(); ++i) {
-      const int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-      if (id != want[i]) break;
-      ++same;
-      row = s.decode(std::span<const int32_t>(&id, 1));
+      const auto best = std::max_element(row.begin(), row.end());
+      same += (best - row.begin()) == want[i];
+      worst_gap = std::max(worst_gap, static_cast<double>(*best - row[want[i]]));
+      row = s.decode(std::span<const int32_t>(&want[i], 1));
     }
-    std::cout << "  greedy prefix equal to llama.cpp: " << same << "/" << want.size() << "\n";
+    std::cout << "  greedy, teacher-forced: " << same << "/" << want.size() << " equal to llama.cpp, largest gap "
+              << worst_gap << "\n";
+    EXPECT_GE(same, static_cast<int>(want.size()) - 4) << type << " " << p;
+    EXPECT_LE(worst_gap, kNearTie) << type << " " << p;
   }
 }
 TEST(Lfm2, Q8_0LogitsMatchLlamaCpp) { check_quantized("q8_0"); }
 TEST(Lfm2, Q4_0LogitsMatchLlamaCpp) { check_quantized("q4_0"); }
+
+// The quantized files with their weights dequantized (kernels::dequantize_row) into an F32 GGUF: the float
+// path then computes "W8A32 / W4A32", which the fixture's float64 numpy forward computed from the same
+// files dequantized by gguf-py (logits.<type>_dequant_f64). Same bound as the F32 path.
+TEST(Lfm2, DequantizedWeightsMatchTheFloat64Reference) {
+  test::TempDir dir;
+  for (const char* type : {"q8_0", "q4_0"}) {
+    const auto in = format::GgufFile::open(lfm2_tiny(std::string("model-") + type + ".gguf"));
+    format::GgufWriter out;
+    for (const auto& [key, value] : in.metadata()) out.set(key, value);
+    int dequantized = 0;
+    for (const auto& t : in.tensors()) {
+      if (t.type == TensorType::F32) {
+        out.add_tensor(t.name, t.type, t.ne, t.data, t.nbytes);
+        continue;
+      }
+      std::vector<float> values(static_cast<size_t>(t.n_elements()));
+      const int64_t rows = t.n_elements() / t.ne[0];
+      for (int64_t r = 0; r < rows; ++r)
+        kernels::dequantize_row(t.type, t.data + r * row_bytes(t.type, t.ne[0]), values.data() + r * t.ne[0], t.ne[0]);
+      out.add_tensor(t.name, TensorType::F32, t.ne, values.data(), values.size() * sizeof(float));
+      ++dequantized;
+    }
+    EXPECT_EQ(dequantized, 35) << type;  // fixture README: 35 matrices quantized
+    const std::string path = dir.file(std::string(type) + "-dequantized.gguf");
+    out.write(path);
+    auto model = Model::load(path, {2});
+    for (const char* p : {"plain", "special", "chat"}) {
+      const std::string base = std::string("ref/") + p;
+      Session s(model, f32_cache());
+      const auto logits = s.decode(test::npy_i32(lfm2_tiny(base + ".tokens.npy")), true);
+      const auto want = test::npy_f32(lfm2_tiny(base + ".logits." + type + "_dequant_f64.npy"));
+      const auto d = test::compare(logits, want, kVocab);
+      EXPECT_LE(d.max_abs, 1e-3) << type << " " << p;
+      EXPECT_EQ(d.top1_agree, 1.0) << type << " " << p;
+    }
+  }
+}
 
 TEST(Lfm2, EmbeddingInputMatchesLlamaCpp) {
   auto model = load("model-f32.gguf");

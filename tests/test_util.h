@@ -101,10 +101,17 @@ struct RunResult {
   std::string out;  // stdout and stderr together
 };
 
+// The command-line tool under test: the one built with the tests, or AUTONEURAL_TEST_CLI (an installed
+// binary, or an older build to show which tests fail on it).
+inline std::string cli_path() {
+  const char* e = std::getenv("AUTONEURAL_TEST_CLI");
+  return e && *e ? std::string(e) : std::string(AUTONEURAL_CLI_PATH);
+}
+
 // Runs the command-line tool with `args` (shell syntax) and collects its output and exit code.
 // `env` (e.g. "AUTONEURAL_ISA=scalar") is put in front of the command when not empty.
 inline RunResult run_cli(const std::string& args, const std::string& env = "") {
-  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + std::string(AUTONEURAL_CLI_PATH) + " " + args + " 2>&1";
+  const std::string cmd = (env.empty() ? "" : "env " + env + " ") + cli_path() + " " + args + " 2>&1";
   RunResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;

@@ -74,7 +74,7 @@ class Model {
   std::string apply_chat_template(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const;
   int32_t bos() const;
   int32_t eos() const;
-  // End of generation: EOS or the end-of-turn marker <|im_end|>.
+  // End of generation (as llama.cpp): EOS, the end-of-turn marker <|im_end|> or <|endoftext|>.
   bool is_end_of_generation(int32_t id) const;
 
   // ---- vision (include/autoneural/vision.h) -----------------------------------------------------------

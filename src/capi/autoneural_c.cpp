@@ -7,6 +7,7 @@
 #include <new>
 
 #include "autoneural/llm.h"
+#include "autoneural/system.h"
 
 struct an_model {
   std::shared_ptr<autoneural::Model> model;
@@ -42,7 +43,7 @@ auto guarded(char* err, size_t size, F&& f, decltype(f()) on_error) -> decltype(
 
 extern "C" {
 
-const char* an_version(void) { return "0.1.0"; }
+const char* an_version(void) { return autoneural::version(); }
 
 an_model* an_model_load(const char* path, int32_t n_threads, char* err, size_t err_size) {
   if (!path) {

@@ -128,9 +128,13 @@ GenerateResult Chat::send(const std::string& content, const std::vector<Image>& 
   if (reusable) s.state_images.insert(s.state_images.end(), prompt_images.begin(), prompt_images.end());
   else s.state_images = std::move(prompt_images);
   // The state now holds the prompt and the reply's tokens, except the last sampled one when generation
-  // stopped at the length limit. A reply cut by a stop string or the callback holds text the
-  // conversation does not (the filtered tail), so the next turn recomputes from scratch.
-  const bool clean = r.stop_reason == "eos" || r.stop_reason == "length";
+  // stopped at the length limit. It is reused only if those tokens are exactly the text the conversation
+  // keeps: not after a stop string or the callback (the state holds the filtered tail), nor when the reply
+  // holds control tokens (the text has none) or bytes that are not UTF-8 (the text has U+FFFD instead).
+  // Otherwise the next turn recomputes the conversation from scratch.
+  const std::string raw = m.detokenize(r.tokens, false);
+  const bool clean = (r.stop_reason == "eos" || r.stop_reason == "length") && raw == r.text &&
+                     m.detokenize(r.tokens, true) == raw;
   const int64_t decoded = s.session.n_past() - static_cast<int64_t>(s.reused + prompt.size());
   s.pending.clear();
   if (clean && decoded >= 0 && decoded <= static_cast<int64_t>(r.tokens.size())) {

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -158,7 +159,9 @@ std::shared_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     throw Error(path + ": the tokenizer has " + std::to_string(impl->tok->n_vocab()) +
                 " tokens but the model's embedding only " + std::to_string(config.n_vocab));
   impl->lm = std::make_unique<model::Lfm2Model>(impl->weights, config);
-  impl->end_of_turn = impl->tok->find_token("<|im_end|>").value_or(-1);
+  // As llama.cpp: besides EOS, the end-of-turn and end-of-text markers end a reply.
+  for (const char* marker : {"<|im_end|>", "<|endoftext|>"})
+    if (const auto id = impl->tok->find_token(marker)) impl->end_of_generation.push_back(*id);
 
   info.architecture = "lfm2";
   info.name = checkpoint->name();
@@ -212,7 +215,8 @@ std::string Model::apply_chat_template(const std::vector<ChatMessage>& messages,
 int32_t Model::bos() const { return impl_->tokenizer().bos(); }
 int32_t Model::eos() const { return impl_->tokenizer().eos(); }
 bool Model::is_end_of_generation(int32_t id) const {
-  return id == impl_->tokenizer().eos() || (impl_->end_of_turn >= 0 && id == impl_->end_of_turn);
+  const auto& markers = impl_->end_of_generation;
+  return id == impl_->tokenizer().eos() || std::find(markers.begin(), markers.end(), id) != markers.end();
 }
 
 }  // namespace autoneural

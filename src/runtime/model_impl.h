@@ -23,7 +23,7 @@ struct Model::Impl {
   std::shared_ptr<const format::WeightSource> weights;
   std::unique_ptr<model::Lfm2Model> lm;
   std::unique_ptr<tokenizer::Tokenizer> tok;
-  int32_t end_of_turn = -1;  // <|im_end|>, if the vocabulary has it
+  std::vector<int32_t> end_of_generation;  // <|im_end|> and <|endoftext|>, where the vocabulary has them
   // The tokenizer; Error for a vision-only model.
   const tokenizer::Tokenizer& tokenizer() const;
 

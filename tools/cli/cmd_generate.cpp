@@ -35,6 +35,8 @@ int cmd_generate(int argc, char** argv) {
   p.flag({"--no-parse-special"}, &no_parse_special, "treat special-token text in the prompt as plain text");
   p.flag({"--special"}, &show_special, "print special tokens");
   p.flag({"-q", "--quiet"}, &quiet, "no timing summary on stderr");
+  bool json = false;
+  p.flag({"--json"}, &json, "print the answer as one JSON line (text, token ids, stop reason, timings) instead of streaming it");
   add_execution_flags(p, exec);
   if (!p.parse(argc, argv)) return 0;
   check_execution_flags(exec);
@@ -63,11 +65,16 @@ int cmd_generate(int argc, char** argv) {
   }
   if (tokens.empty()) throw UsageError("the prompt is empty after tokenization");
   Session session(model, {n_ctx, n_batch, parse_cache_type(cache), ctx_force});
-  const auto result = session.generate(tokens, gen, [](std::string_view text) {
+  const auto result = session.generate(tokens, gen, [json](std::string_view text) {
+    if (json) return true;
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     return true;
   });
+  if (json) {
+    print_result_json(result);
+    return 0;
+  }
   std::fputc('\n', stdout);
   if (!quiet) {
     const double gen_tokens = static_cast<double>(result.tokens.size());

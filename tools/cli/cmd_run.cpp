@@ -52,6 +52,8 @@ int cmd_run(int argc, char** argv) {
   p.option({"-b", "--batch-size"}, &n_batch, "N", "prefill chunk size (default 128)");
   p.option({"--cache-type"}, &cache, "f16|f32", "KV cache precision (default f16)");
   p.flag({"-q", "--quiet"}, &quiet, "no timing summary on stderr");
+  bool json = false;
+  p.flag({"--json"}, &json, "print each answer as one JSON line (text, token ids, stop reason, timings) instead of streaming it");
   bool parse_special = false, no_parse_special = false;
   p.flag({"--parse-special"}, &parse_special,
          "control-token text typed in a message (<|im_end|>, ...) becomes control tokens");
@@ -80,6 +82,10 @@ int cmd_run(int argc, char** argv) {
   Chat chat(model, {n_ctx, n_batch, parse_cache_type(cache), ctx_force}, system);
 
   auto turn = [&](const std::string& text, const std::vector<Image>& imgs) {
+    if (json) {
+      print_result_json(chat.send(text, imgs, gen, {}, image_options));
+      return;
+    }
     const auto r = chat.send(text, imgs, gen, print_piece, image_options);
     std::fputc('\n', stdout);
     if (!quiet) print_stats(r, static_cast<int>(imgs.size()));

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "args.h"
 
@@ -128,6 +129,19 @@ void note_random_weights(const Model& model) {
                "note: %s has random weights (written by 'autoneural make-model'); there is no trained default "
                "model yet, so the text below is meaningless — it shows the engine running, not an answer.\n",
                model.info().random_weights ? model.info().path.c_str() : model.vision_info().path.c_str());
+}
+
+void print_result_json(const GenerateResult& r) {
+  nlohmann::json j;
+  j["text"] = r.text;
+  j["tokens"] = r.tokens;
+  j["stop_reason"] = r.stop_reason;
+  j["prompt_tokens"] = r.prompt_tokens;
+  j["prompt_ms"] = r.prompt_ms;
+  j["generate_ms"] = r.generate_ms;
+  j["image_ms"] = r.image_ms;
+  // Generated text may end inside a multi-byte character: such bytes become U+FFFD instead of failing.
+  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
 }
 
 }  // namespace autoneural::cli

@@ -42,6 +42,10 @@ void check_execution_flags(const ModelOptions& o);
 // not mistaken for an answer.
 void note_random_weights(const Model& model);
 
+// --json of generate and run: one line {"text", "tokens", "stop_reason", "prompt_tokens", "prompt_ms",
+// "generate_ms", "image_ms"} on stdout per answer (nothing is streamed).
+void print_result_json(const GenerateResult& r);
+
 // Progress bar on stderr, redrawn in place when stderr is a terminal, a line per 10% otherwise.
 class ProgressBar {
  public:

@@ -1,7 +1,9 @@
 // autoneural command-line tool: one subcommand per file in this folder.
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 
+#include "autoneural/system.h"
 #include "args.h"
 #include "common.h"
 
@@ -31,8 +33,11 @@ const Command kCommands[] = {
 
 void usage(std::ostream& os) {
   os << "usage: autoneural <command> [options]\n\ncommands:\n";
-  for (const auto& c : kCommands) os << "  " << c.name << std::string(12 - std::strlen(c.name), ' ') << c.summary << "\n";
-  os << "\nrun 'autoneural <command> --help' for the options of a command\n";
+  size_t width = 0;
+  for (const auto& c : kCommands) width = std::max(width, std::strlen(c.name));
+  for (const auto& c : kCommands) os << "  " << c.name << std::string(width + 2 - std::strlen(c.name), ' ') << c.summary << "\n";
+  os << "\nrun 'autoneural <command> --help' for the options of a command, 'autoneural --version' for the\n"
+        "version and the SIMD kernels in use\n";
 }
 
 }  // namespace
@@ -41,6 +46,11 @@ int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
     usage(argc < 2 ? std::cerr : std::cout);
     return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::cout << "autoneural " << autoneural::version() << "\nkernels: " << autoneural::kernel_isa()
+              << " (AUTONEURAL_ISA=scalar|avx2|avx512|neon selects a lower one)\n";
+    return 0;
   }
   for (const auto& c : kCommands) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
