@@ -57,14 +57,16 @@ void expect_same_pixels(const Image& got, const Image& want, const std::string& 
 }
 
 TEST(PillowRefs, ExifOrientationMatchesPillowTranspose) {
-  // Lossless: Pillow's exif_transpose of the pattern carrying orientation o.
+  // Lossless: Pillow's exif_transpose of the pattern carrying orientation o in a PNG eXIf chunk.
   const Image base = load_image(refs_file("orient.png"));
   ASSERT_EQ(base.width, 25);
   ASSERT_EQ(base.height, 14);
   std::vector<Image> seen{base};
   for (int o = 2; o <= 8; ++o) {
-    const Image want = npy_image("orient_transpose_" + std::to_string(o) + ".npy");
-    expect_same_pixels(apply_exif_orientation(base, o), want, "orientation " + std::to_string(o));
+    const std::string name = std::to_string(o);
+    const Image want = npy_image("orient_transpose_" + name + ".npy");
+    expect_same_pixels(apply_exif_orientation(base, o), want, "orientation " + name);
+    expect_same_pixels(load_image(refs_file("orient_exif_" + name + ".png")), want, "orient_exif_" + name + ".png");
     // The pattern tells every orientation apart, so a swapped pair cannot pass.
     for (const Image& s : seen) EXPECT_FALSE(s.width == want.width && s.rgb == want.rgb) << o;
     seen.push_back(want);

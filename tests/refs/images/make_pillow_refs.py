@@ -15,8 +15,8 @@ references only on the pixels that Pillow decodes from them).
 Files written next to this script (.npy arrays are uint8 [H][W][3] unless said otherwise):
 
   orient.png                   25x14 RGB test pattern (x ramp in red, y ramp in green, marks in blue)
-  orient_transpose_<o>.npy     o = 2..8: ImageOps.exif_transpose of that pattern carrying EXIF orientation o
-                               (a lossless PNG with an eXIf chunk, in memory only): the orientation
+  orient_exif_<o>.png          o = 2..8: the pattern as a PNG with an eXIf chunk holding EXIF orientation o
+  orient_transpose_<o>.npy     ImageOps.exif_transpose(Image.open(that PNG)).convert('RGB'): the orientation
                                semantics without JPEG noise
   orient_<o>.jpg               o = 1..8: the pattern as a JPEG (quality 95, 4:2:0) with EXIF orientation o
                                (o = 1: no EXIF at all)
@@ -32,7 +32,6 @@ Files written next to this script (.npy arrays are uint8 [H][W][3] unless said o
   preprocess_<same>.npy        float32 [3][H][W], for the NORMALISED case: that canvas as (v / 255 - MEAN[c])
                                / STD[c] in float32 (v / 255 correctly rounded), channels first
 """
-import io
 import math
 import os
 import sys
@@ -142,9 +141,9 @@ def main():
     base = Image.fromarray(pattern(25, 14), "RGB")
     base.save(os.path.join(HERE, "orient.png"), optimize=False)
     for o in range(2, 9):
-        buf = io.BytesIO()
-        base.save(buf, "PNG", exif=exif_bytes(o))
-        im = Image.open(io.BytesIO(buf.getvalue()))
+        path = os.path.join(HERE, f"orient_exif_{o}.png")
+        base.save(path, "PNG", optimize=False, exif=exif_bytes(o))
+        im = Image.open(path)
         assert im.getexif().get(0x0112) == o
         out = ImageOps.exif_transpose(im).convert("RGB")
         save_npy(f"orient_transpose_{o}.npy", np.asarray(out))
