@@ -22,7 +22,7 @@ struct Image {
   int width = 0, height = 0;
   std::vector<uint8_t> rgb;
 
-  // PNG, JPEG (EXIF orientation applied), BMP, PPM/PGM; the format is detected from the content.
+  // PNG, JPEG (their EXIF orientation applied), BMP, PPM/PGM; the format is detected from the content.
   static Image load(const std::string& path);
   static Image decode(std::span<const uint8_t> bytes, const std::string& label = "image");
   // Raw pixels: channels 1 (gray), 3 (RGB) or 4 (RGBA, alpha dropped); stride 0 = width*channels.

@@ -26,6 +26,19 @@ void check_size(int64_t w, int64_t h, const std::string& label) {
                 std::to_string(kMaxSide) + " per side, " + std::to_string(kMaxPixels) + " pixels)");
 }
 
+// The EXIF orientation (1..8; 1 when absent or invalid) of an APP1 payload ("Exif\0\0" + TIFF data).
+int exif_orientation(const uint8_t* data, unsigned len) {
+  ExifData* ed = exif_data_new_from_data(data, len);
+  if (!ed) return 1;
+  int orientation = 1;
+  if (ExifEntry* e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION)) {
+    if (e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2)
+      orientation = exif_get_short(e->data, exif_data_get_byte_order(ed));
+  }
+  exif_data_unref(ed);
+  return orientation >= 1 && orientation <= 8 ? orientation : 1;
+}
+
 // ---- PNG (classic libpng API: exact 16→8-bit high-byte stripping and alpha dropping, as PIL) ----------
 struct PngReader {
   const uint8_t* data;
@@ -51,6 +64,7 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& label) {
   PngReader reader{data, size, 0, "", {}};
   Image img;
   std::vector<png_bytep> rows;
+  std::vector<uint8_t> exif;  // an eXIf chunk (TIFF data) behind the "Exif\0\0" header libexif expects
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &reader, png_error_fn, png_warning_fn);
   if (!png) throw Error(label + ": out of memory reading PNG");
   png_infop info = png_create_info_struct(png);
@@ -65,6 +79,13 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& label) {
   if (w <= 0 || h <= 0 || w > kMaxSide || h > kMaxSide || w * h > kMaxPixels) {
     png_destroy_read_struct(&png, &info, nullptr);
     check_size(w, h, label);
+  }
+  // EXIF orientation from an eXIf chunk before the image data, as Pillow's exif_transpose reads it.
+  png_uint_32 exif_size = 0;
+  png_bytep exif_data = nullptr;
+  if (png_get_eXIf_1(png, info, &exif_size, &exif_data) && exif_data && exif_size > 0) {
+    exif.assign({'E', 'x', 'i', 'f', 0, 0});
+    exif.insert(exif.end(), exif_data, exif_data + exif_size);
   }
   const int color = png_get_color_type(png, info);
   png_set_strip_16(png);  // PIL keeps the high byte of 16-bit samples
@@ -85,7 +106,8 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& label) {
   for (int64_t y = 0; y < h; ++y) rows[y] = img.rgb.data() + y * w * 3;
   png_read_image(png, rows.data());
   png_destroy_read_struct(&png, &info, nullptr);
-  return img;
+  const int orientation = exif.empty() ? 1 : exif_orientation(exif.data(), static_cast<unsigned>(exif.size()));
+  return orientation == 1 ? img : apply_exif_orientation(img, orientation);
 }
 
 // ---- JPEG (libjpeg-turbo with Pillow's defaults: ISLOW DCT, fancy upsampling) -------------------------
@@ -103,18 +125,6 @@ void jpeg_error_exit(j_common_ptr cinfo) {
 // A truncated file is an error (Pillow: "image file is truncated"), not gray padding.
 void jpeg_emit_message(j_common_ptr cinfo, int level) {
   if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_error_exit(cinfo);
-}
-
-int exif_orientation(const uint8_t* data, unsigned len) {
-  ExifData* ed = exif_data_new_from_data(data, len);
-  if (!ed) return 1;
-  int orientation = 1;
-  if (ExifEntry* e = exif_content_get_entry(ed->ifd[EXIF_IFD_0], EXIF_TAG_ORIENTATION)) {
-    if (e->format == EXIF_FORMAT_SHORT && e->components >= 1 && e->size >= 2)
-      orientation = exif_get_short(e->data, exif_data_get_byte_order(ed));
-  }
-  exif_data_unref(ed);
-  return orientation >= 1 && orientation <= 8 ? orientation : 1;
 }
 
 Image decode_jpeg(const uint8_t* data, size_t size, const std::string& label) {

@@ -1,6 +1,6 @@
-// Image decoding: PNG (libpng), JPEG (libjpeg-turbo, EXIF orientation applied like PIL's exif_transpose),
-// BMP and PPM/PGM (stb_image). The format is detected from the content, not the file name. Output is
-// always 8-bit RGB; alpha is dropped as PIL's convert('RGB') does.
+// Image decoding: PNG (libpng) and JPEG (libjpeg-turbo), their EXIF orientation (PNG eXIf chunk, JPEG APP1)
+// applied like PIL's exif_transpose; BMP and PPM/PGM (stb_image). The format is detected from the content,
+// not the file name. Output is always 8-bit RGB; alpha is dropped as PIL's convert('RGB') does.
 #pragma once
 
 #include <cstddef>

@@ -110,29 +110,32 @@ Image resize_bilinear_pil(const Image& in, int out_w, int out_h) {
   return cur;
 }
 
-std::vector<float> preprocess(const Image& img, const PreprocessOptions& o) {
+Image resize_to_input(const Image& img, const PreprocessOptions& o) {
   if (o.width <= 0 || o.height <= 0 || o.width > 8192 || o.height > 8192)
     throw Error("preprocess: output size " + std::to_string(o.width) + "x" + std::to_string(o.height) + " is invalid");
+  if (o.mode == ResizeMode::Stretch) return resize_bilinear_pil(img, o.width, o.height);
+  if (img.width <= 0 || img.height <= 0) throw Error("resize: invalid input image");
+  // Fit inside, keep the aspect ratio, pad around (the odd pixel after the image).
+  const double scale = std::min(static_cast<double>(o.width) / img.width, static_cast<double>(o.height) / img.height);
+  const int nw = std::clamp(static_cast<int>(std::lround(img.width * scale)), 1, o.width);
+  const int nh = std::clamp(static_cast<int>(std::lround(img.height * scale)), 1, o.height);
+  const Image inner = resize_bilinear_pil(img, nw, nh);
+  Image sized;
+  sized.width = o.width;
+  sized.height = o.height;
+  sized.rgb.assign(static_cast<size_t>(o.width) * o.height * 3, o.pad_value);
+  const int x0 = (o.width - nw) / 2, y0 = (o.height - nh) / 2;
+  for (int y = 0; y < nh; ++y)
+    std::copy(inner.rgb.begin() + static_cast<ptrdiff_t>(y) * nw * 3,
+              inner.rgb.begin() + static_cast<ptrdiff_t>(y + 1) * nw * 3,
+              sized.rgb.begin() + (static_cast<ptrdiff_t>(y0 + y) * o.width + x0) * 3);
+  return sized;
+}
+
+std::vector<float> preprocess(const Image& img, const PreprocessOptions& o) {
   for (float s : o.std)
     if (!(s > 0)) throw Error("preprocess: std must be positive");
-  Image sized;
-  if (o.mode == ResizeMode::Stretch) {
-    sized = resize_bilinear_pil(img, o.width, o.height);
-  } else {
-    // Fit inside, keep the aspect ratio, pad around (the odd pixel after the image).
-    const double scale = std::min(static_cast<double>(o.width) / img.width, static_cast<double>(o.height) / img.height);
-    const int nw = std::clamp(static_cast<int>(std::lround(img.width * scale)), 1, o.width);
-    const int nh = std::clamp(static_cast<int>(std::lround(img.height * scale)), 1, o.height);
-    const Image inner = resize_bilinear_pil(img, nw, nh);
-    sized.width = o.width;
-    sized.height = o.height;
-    sized.rgb.assign(static_cast<size_t>(o.width) * o.height * 3, o.pad_value);
-    const int x0 = (o.width - nw) / 2, y0 = (o.height - nh) / 2;
-    for (int y = 0; y < nh; ++y)
-      std::copy(inner.rgb.begin() + static_cast<ptrdiff_t>(y) * nw * 3,
-                inner.rgb.begin() + static_cast<ptrdiff_t>(y + 1) * nw * 3,
-                sized.rgb.begin() + (static_cast<ptrdiff_t>(y0 + y) * o.width + x0) * 3);
-  }
+  const Image sized = resize_to_input(img, o);
   const size_t plane = static_cast<size_t>(o.width) * o.height;
   std::vector<float> out(3 * plane);
   for (int c = 0; c < 3; ++c) {

@@ -13,7 +13,11 @@ namespace autoneural::image {
 
 enum class ResizeMode {
   Stretch,    // to exactly width x height, aspect ratio not kept (how AutoNeural / Gemma 3n preprocess)
-  Letterbox,  // keep the aspect ratio, fit inside, pad the rest with pad_value (odd pixel after the image)
+  // Keep the aspect ratio and fit inside: scale = min(width / w, height / h), the fitted size
+  // lround(w * scale) x lround(h * scale) (half away from zero) clamped to [1, width] x [1, height], placed at
+  // ((width − nw) / 2, (height − nh) / 2) (integer division: an odd pixel of padding goes after the image),
+  // the rest pad_value.
+  Letterbox,
 };
 
 struct PreprocessOptions {
@@ -24,6 +28,8 @@ struct PreprocessOptions {
 };
 
 Image resize_bilinear_pil(const Image& in, int out_w, int out_h);
+// The 8-bit width x height image that preprocess() scales: stretched, or letterboxed.
+Image resize_to_input(const Image& img, const PreprocessOptions& options);
 // float32 [3][height][width]: (v / 255 − mean[c]) / std[c], v / 255 correctly rounded.
 std::vector<float> preprocess(const Image& img, const PreprocessOptions& options);
 
