@@ -1,4 +1,4 @@
-// Sampling, stop strings, thread pool and sequence-state bookkeeping.
+// Stop strings, thread pool and sequence-state bookkeeping.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,56 +14,6 @@
 
 namespace autoneural {
 namespace {
-
-TEST(Sampler, GreedyTakesTheArgmaxAndTheLowestIdOnTies) {
-  Sampler s({.temperature = 0});
-  EXPECT_EQ(s.sample(std::vector<float>{0.1f, 3.0f, -2.0f, 3.0f}, {}), 1);
-  EXPECT_EQ(s.sample(std::vector<float>{5.0f}, {}), 0);
-}
-
-TEST(Sampler, TopKOneIsGreedyAtAnyTemperature) {
-  Sampler s({.temperature = 5.0f, .top_k = 1, .top_p = 1.0f, .min_p = 0.0f});
-  const std::vector<float> logits = {0.5f, 0.2f, 2.5f, 2.4f};
-  for (int i = 0; i < 50; ++i) EXPECT_EQ(s.sample(logits, {}), 2);
-}
-
-TEST(Sampler, SameSeedSameSequence) {
-  const std::vector<float> logits = {1.0f, 1.1f, 0.9f, 1.2f, 0.8f};
-  SamplingOptions o{.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 99};
-  Sampler a(o), b(o);
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(a.sample(logits, {}), b.sample(logits, {}));
-}
-
-TEST(Sampler, FrequenciesFollowTheSoftmax) {
-  // Unrestricted sampling at temperature 1 draws id i with probability softmax(logits)[i].
-  const std::vector<float> logits = {0.0f, std::log(2.0f), std::log(3.0f), std::log(4.0f)};
-  Sampler s({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 7});
-  std::vector<int> count(4);
-  const int n = 20000;
-  for (int i = 0; i < n; ++i) ++count[s.sample(logits, {})];
-  for (int i = 0; i < 4; ++i) EXPECT_NEAR(count[i] / static_cast<double>(n), (i + 1) / 10.0, 0.015) << i;
-}
-
-TEST(Sampler, TopPAndMinPCutTheTail) {
-  // Probabilities 0.5, 0.25, 0.125, 0.125: top-p 0.7 keeps ids 0 and 1 only.
-  const std::vector<float> logits = {std::log(4.0f), std::log(2.0f), 0.0f, 0.0f};
-  Sampler top_p({.temperature = 1.0f, .top_k = 0, .top_p = 0.7f, .min_p = 0.0f, .seed = 3});
-  Sampler min_p({.temperature = 1.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.4f, .seed = 3});
-  for (int i = 0; i < 500; ++i) {
-    EXPECT_LE(top_p.sample(logits, {}), 1);
-    EXPECT_LE(min_p.sample(logits, {}), 1);  // 0.125 < 0.4 · 0.5
-  }
-}
-
-TEST(Sampler, RepetitionPenaltyDemotesRecentTokens) {
-  const std::vector<float> logits = {2.0f, 1.9f, -1.0f};
-  Sampler plain({.temperature = 0});
-  Sampler penalized({.temperature = 0, .repeat_penalty = 1.5f, .repeat_last_n = 4});
-  const std::vector<int32_t> history = {5, 0};
-  EXPECT_EQ(plain.sample(logits, history), 0);
-  EXPECT_EQ(penalized.sample(logits, history), 1);  // 2.0 / 1.5 < 1.9
-  EXPECT_THROW(plain.sample(std::vector<float>{}, {}), Error);
-}
 
 TEST(StopStrings, HoldsBackPrefixesAndCutsAtTheStop) {
   runtime::StopStringFilter f({"</s>", "STOP"});
