@@ -26,16 +26,6 @@ GenerateOptions greedy(int n, std::vector<std::string> stop = {}) {
 
 SessionOptions f32_cache(int64_t n_ctx = 1024) { return {n_ctx, 16, CacheType::F32}; }
 
-std::vector<int32_t> greedy_from(Session& s, std::vector<float> row, size_t n) {
-  std::vector<int32_t> out;
-  for (size_t i = 0; i < n; ++i) {
-    const int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-    out.push_back(id);
-    if (i + 1 < n) row = s.decode(std::span<const int32_t>(&id, 1));
-  }
-  return out;
-}
-
 TEST(ChatReference, FirstTurnAboutAnImageIsTheOneImageCase) {
   const std::string vlm = test::fixture("vlm/autoneural-tiny/");
   auto model = Model::load(vlm + "hf");
@@ -102,7 +92,7 @@ bool expect_state_matches_fresh(const std::shared_ptr<Model>& model, Chat& chat,
   if (s.n_past() + static_cast<int64_t>(probe.size()) + 8 > s.n_ctx()) return reusable;  // a full context
   const SessionSnapshot kept = s.snapshot();
   const auto on_state = s.decode(probe, true);
-  const auto cont_state = greedy_from(s, std::vector<float>(on_state.end() - kVocab, on_state.end()), 8);
+  const auto cont_state = test::greedy_tokens(s, std::vector<float>(on_state.end() - kVocab, on_state.end()), 8);
   s.restore(kept);
   Session fresh(model, f32_cache(s.n_ctx()));
   fresh.decode(history);
@@ -110,7 +100,7 @@ bool expect_state_matches_fresh(const std::shared_ptr<Model>& model, Chat& chat,
   const auto d = test::compare(on_state, on_fresh, kVocab);
   EXPECT_LE(d.max_abs, 1e-4 * d.max_ref);
   EXPECT_EQ(d.top1_agree, 1.0);
-  EXPECT_EQ(cont_state, greedy_from(fresh, std::vector<float>(on_fresh.end() - kVocab, on_fresh.end()), 8));
+  EXPECT_EQ(cont_state, test::greedy_tokens(fresh, std::vector<float>(on_fresh.end() - kVocab, on_fresh.end()), 8));
   EXPECT_EQ(s.history(), history);  // restored
   return reusable;
 }
@@ -188,7 +178,7 @@ TEST(ChatState, ATurnEndingAtAFullContextKeepsItsStateAndTheNextTurnIsRefused) {
   expect_state_matches_fresh(model, chat, r1, "turn 1 (context full)");
   // The reply fills the context: the same ids as greedy decoding of the prompt in a fresh session.
   Session fresh(model, f32_cache(n_ctx));
-  EXPECT_EQ(greedy_from(fresh, fresh.decode(prompt), r1.tokens.size()), r1.tokens);
+  EXPECT_EQ(test::greedy_tokens(fresh, fresh.decode(prompt), r1.tokens.size()), r1.tokens);
   const auto before = chat.messages();
   test::expect_error([&] { chat.send("And the fuel?", {}, greedy(4)); }, "context");
   EXPECT_EQ(chat.messages().size(), before.size());

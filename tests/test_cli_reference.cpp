@@ -71,14 +71,7 @@ TEST(CliReference, GenerateGreedyIdsEqualLlamaCpp) {
 // Greedy decoding through the library (F32 cache), token by token.
 std::vector<int32_t> library_greedy(const std::shared_ptr<Model>& model, const std::vector<int32_t>& prompt, size_t n) {
   Session s(model, {512, 128, CacheType::F32});
-  auto row = s.decode(prompt);
-  std::vector<int32_t> out;
-  for (size_t i = 0; i < n; ++i) {
-    const int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-    out.push_back(id);
-    if (i + 1 < n) row = s.decode(std::span<const int32_t>(&id, 1));
-  }
-  return out;
+  return test::greedy_tokens(s, s.decode(prompt), n);
 }
 
 TEST(CliReference, GenerateOnQuantizedFilesEqualsTheLibrarysGreedyDecoding) {

@@ -49,16 +49,8 @@ TEST(Lfm2, F32GreedyContinuationMatchesLlamaCpp) {
     const auto want = test::npy_i32(lfm2_tiny(base + ".greedy.npy"));
     const auto want_logits = test::npy_f32(lfm2_tiny(base + ".greedy_logits.f32.npy"));
     Session s(model, f32_cache());
-    std::vector<float> row = s.decode(tokens);
-    std::vector<int32_t> got;
     std::vector<float> got_logits;
-    for (size_t i = 0; i < want.size(); ++i) {
-      got_logits.insert(got_logits.end(), row.begin(), row.end());
-      const int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-      got.push_back(id);
-      if (i + 1 < want.size()) row = s.decode(std::span<const int32_t>(&id, 1));
-    }
-    EXPECT_EQ(got, want) << p;
+    EXPECT_EQ(test::greedy_tokens(s, s.decode(tokens), want.size(), &got_logits), want) << p;
     expect_f32_match(got_logits, want_logits, base + " greedy logits");
   }
 }
@@ -189,14 +181,7 @@ TEST(Lfm2, EmbeddingInputMatchesLlamaCpp) {
   const auto logits = s.decode(suffix, true);
   expect_f32_match(logits, test::npy_f32(lfm2_tiny("ref/embd.logits.f32.npy")), "embd suffix");
   const auto want = test::npy_i32(lfm2_tiny("ref/embd.greedy.npy"));
-  std::vector<float> row(logits.end() - kVocab, logits.end());
-  std::vector<int32_t> got;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-    got.push_back(id);
-    if (i + 1 < want.size()) row = s.decode(std::span<const int32_t>(&id, 1));
-  }
-  EXPECT_EQ(got, want);
+  EXPECT_EQ(test::greedy_tokens(s, std::vector<float>(logits.end() - kVocab, logits.end()), want.size()), want);
 }
 
 TEST(Lfm2, EmbeddingRowsOfTheTableReproduceTheTokenPath) {

@@ -127,6 +127,19 @@ inline RunResult run_cli(const std::string& args, const std::string& env = "") {
   return r;
 }
 
+// Greedy continuation (argmax, lowest id on ties) of `row`, the logits after the session's last token: n
+// tokens, each evaluated except the last. `rows` receives the logits each token was taken from.
+inline std::vector<int32_t> greedy_tokens(Session& s, std::vector<float> row, size_t n, std::vector<float>* rows = nullptr) {
+  std::vector<int32_t> out;
+  for (size_t i = 0; i < n; ++i) {
+    if (rows) rows->insert(rows->end(), row.begin(), row.end());
+    const int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    out.push_back(id);
+    if (i + 1 < n) row = s.decode(std::span<const int32_t>(&id, 1));
+  }
+  return out;
+}
+
 inline ModelOptions with_mmproj(std::string path) {
   ModelOptions o;
   o.mmproj = std::move(path);

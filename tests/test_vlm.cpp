@@ -57,18 +57,6 @@ void expect_argmax_where_clear(const std::vector<float>& got, const std::vector<
   EXPECT_GT(checked, rows / 2) << what;
 }
 
-// Greedy continuation (lowest id on ties) of `first` logits, `n` tokens, with the logits of each step.
-std::vector<int32_t> greedy(Session& s, std::vector<float> row, size_t n, std::vector<float>* all = nullptr) {
-  std::vector<int32_t> out;
-  for (size_t i = 0; i < n; ++i) {
-    if (all) all->insert(all->end(), row.begin(), row.end());
-    const int32_t id = static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin());
-    out.push_back(id);
-    if (i + 1 < n) row = s.decode(std::span<const int32_t>(&id, 1));
-  }
-  return out;
-}
-
 void check_case(const std::shared_ptr<Model>& model, const Case& c, bool own_images, const std::string& label) {
   const std::string base = std::string("ref/") + c.name;
   const auto tokens = test::npy_i32(vlm(base + ".tokens.npy"));
@@ -94,7 +82,7 @@ void check_case(const std::shared_ptr<Model>& model, const Case& c, bool own_ima
   Session g(model, f32_cache());
   const auto last = g.decode_with_images(tokens, images, false);
   std::vector<float> greedy_logits;
-  EXPECT_EQ(greedy(g, last, want_greedy.size(), &greedy_logits), want_greedy) << label << " " << c.name;
+  EXPECT_EQ(test::greedy_tokens(g, last, want_greedy.size(), &greedy_logits), want_greedy) << label << " " << c.name;
   EXPECT_LE(test::compare(greedy_logits, want_greedy_logits, kVocab).max_abs, tol) << label << " " << c.name;
 }
 
@@ -169,7 +157,7 @@ TEST(Vlm, NextTurnReusesTheConversationState) {
   Session fresh(model, f32_cache());
   const auto image = model->encode_image(Image::load(vision_image("cockpit.png")));
   const auto last = fresh.decode_with_images(prompt, {&image, 1});
-  EXPECT_EQ(greedy(fresh, last, r2.tokens.size()), r2.tokens);
+  EXPECT_EQ(test::greedy_tokens(fresh, last, r2.tokens.size()), r2.tokens);
 
   // A second image in a later turn.
   const auto r3 = chat.send("<image>\nAnd this one?", {Image::load(vision_image("newspaper.jpg"))}, opts);
