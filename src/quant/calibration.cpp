@@ -149,9 +149,11 @@ Calibration Calibration::parse(const std::string& text, const std::string& path)
   } catch (const Error&) {
     j = nullptr;  // reported below as what it is not
   }
-  if (!j.is_object() || j.value("format", "") != "autoneural-calibration")
+  // Compared as JSON values, not read with value(): a "format" or "version" of another type is an answer,
+  // not a json::type_error (found by fuzz_json).
+  if (!j.is_object() || !j.contains("format") || j.at("format") != "autoneural-calibration")
     throw Error(path + " is not an autoneural calibration file (written by `autoneural calibrate`)");
-  if (j.value("version", 0) != 1) throw Error(path + ": unsupported calibration version");
+  if (!j.contains("version") || j.at("version") != 1) throw Error(path + ": unsupported calibration version");
   Calibration c;
   try {
     c.fingerprint = j.at("fingerprint").get<std::string>();
