@@ -591,6 +591,13 @@ TEST(CalibrationFile, FieldsOfAnotherTypeAreClearErrors) {
                      "c.json: unsupported calibration version");
   test::expect_error([] { Calibration::parse(R"({"format": "autoneural-calibration"})", "c.json"); },
                      "c.json: unsupported calibration version");
+  // The same for integer fields given as huge floats (UBSan, also found by fuzz_json).
+  test::expect_error(
+      [] {
+        Calibration::parse(R"({"format": "autoneural-calibration", "version": 1, "fingerprint": "f", "images": 1e300,
+                               "tensors": {}})", "c.json");
+      },
+      "c.json: malformed calibration file (field 'images' must be an integer");
   const Calibration c = Calibration::parse(
       R"({"format": "autoneural-calibration", "version": 1, "fingerprint": "f", "tensors": {}})", "c.json");
   EXPECT_EQ(c.fingerprint, "f");
