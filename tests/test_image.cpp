@@ -315,5 +315,29 @@ TEST(Image, BadFilesAreClearErrors) {
   test::expect_error([&] { decode_image(noise.data(), noise.size(), "noise.jpg"); }, "noise.jpg");
 }
 
+// The per-format entry the fuzz targets use: one decoder, the signature checked first, a pixel cap.
+TEST(Image, DecodeAsOneFormat) {
+  std::string ppm = "P6\n4 2\n255\n";
+  ppm += std::string(4 * 2 * 3, '\x7f');
+  const auto* p = reinterpret_cast<const uint8_t*>(ppm.data());
+  const Image im = decode_image_as(ImageFormat::Ppm, p, ppm.size(), "x.ppm");
+  EXPECT_EQ(im.width, 4);
+  EXPECT_EQ(im.height, 2);
+  EXPECT_EQ(im.rgb, decode_image(p, ppm.size(), "x.ppm").rgb);
+  test::expect_error([&] { decode_image_as(ImageFormat::Bmp, p, ppm.size(), "x.ppm"); }, "x.ppm: not a BMP file");
+  test::expect_error([&] { decode_image_as(ImageFormat::Png, p, ppm.size(), "x.ppm"); }, "x.ppm: not a PNG file");
+  test::expect_error([&] { decode_image_as(ImageFormat::Jpeg, p, 0, "e"); }, "e: empty file");
+  test::expect_error([&] { decode_image_as(ImageFormat::Ppm, p, ppm.size(), "x.ppm", 7); },
+                     "x.ppm: image too large: 4x2 (limit 32768 per side, 7 pixels)");
+  EXPECT_EQ(decode_image_as(ImageFormat::Ppm, p, ppm.size(), "x.ppm", 8).width, 4);
+  const auto png = file_bytes(mnv5("images/cockpit.png"));
+  test::expect_error([&] { decode_image_as(ImageFormat::Png, png.data(), png.size(), "c.png", 1000); },
+                     "c.png: image too large");
+  EXPECT_GT(decode_image_as(ImageFormat::Png, png.data(), png.size(), "c.png").width, 0);
+  const auto jpg = file_bytes(mnv5("images/newspaper.jpg"));
+  test::expect_error([&] { decode_image_as(ImageFormat::Jpeg, jpg.data(), jpg.size(), "n.jpg", 1000); },
+                     "n.jpg: image too large");
+}
+
 }  // namespace
 }  // namespace autoneural::image

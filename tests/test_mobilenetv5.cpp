@@ -8,6 +8,7 @@
 
 #include "format/mapped_file.h"
 #include "model/mobilenetv5.h"
+#include "model/vision_loader.h"
 #include "backend/float_backend.h"
 #include "test_util.h"
 
@@ -153,6 +154,36 @@ TEST(MobileNetV5, BadInputsAreErrors) {
   EXPECT_FALSE(model::mobilenetv5_hf_to_gguf_name("model.language_model.embed_tokens.weight"));
   EXPECT_EQ(*model::mobilenetv5_hf_to_gguf_name("model.vision_tower.timm_model.blocks.2.3.attn.query.proj.weight"),
             "v.blk.2.3.attn.query.proj.weight");
+}
+
+// Found by fuzz_json (UBSan): integer fields given as huge floats were cast to integers (undefined
+// behaviour); they are errors now, like any field of the wrong type.
+TEST(MobileNetV5Config, IntegerFieldsOfAnotherTypeAreClearErrors) {
+  auto j = nlohmann::json::parse(format::read_text_file(mnv5("hf/config.json")));
+  nlohmann::json v = j["vision_config"];
+  v["stem_size"] = 1e300;
+  test::expect_error([&] { model::mobilenetv5_config_from_hf_json(v.dump(), "c.json"); },
+                     "c.json: field 'stem_size' must be an integer");
+  v = j["vision_config"];
+  v["msfa_indices"] = {1.5e300, -1};
+  test::expect_error([&] { model::mobilenetv5_config_from_hf_json(v.dump(), "c.json"); },
+                     "c.json: field 'msfa_indices' must be an array of integers");
+  v = j["vision_config"];
+  v["image_size"] = int64_t(1) << 40;
+  test::expect_error([&] { model::mobilenetv5_config_from_hf_json(v.dump(), "c.json"); },
+                     "c.json: field 'image_size' is out of range");
+  EXPECT_EQ(tiny_config().stem_size, model::mobilenetv5_config_from_hf_json(j["vision_config"].dump(), "c.json").stem_size);
+}
+
+TEST(VisionConfig, IntegerFieldsOfAnotherTypeAreClearErrors) {
+  auto j = nlohmann::json::parse(format::read_text_file(test::fixture("vlm/autoneural-tiny/hf/config.json")));
+  j["projector_hidden_size"] = 2.06667e+129;
+  test::expect_error([&] { model::vision_info_from_hf_config(j, "/nonexistent", "config.json"); },
+                     "config.json: field 'projector_hidden_size' must be an integer");
+  j["projector_hidden_size"] = 128;
+  j["image_token_id"] = "7";
+  test::expect_error([&] { model::vision_info_from_hf_config(j, "/nonexistent", "config.json"); },
+                     "config.json: field 'image_token_id' must be an integer");
 }
 
 }  // namespace

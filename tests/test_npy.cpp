@@ -129,6 +129,18 @@ TEST(Npy, ReadsF8I8AndVersion2Headers) {
   EXPECT_EQ(read_npy(dir.file("v.npy")).f32, (std::vector<float>{1, 2}));
 }
 
+TEST(Npy, ParsesFromMemory) {
+  float v[3] = {1.5f, -2.0f, 3.0f};
+  const std::string bytes = make_npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }",
+                                     std::string(reinterpret_cast<const char*>(v), sizeof v));
+  const NpyArray a = parse_npy(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "mem.npy");
+  EXPECT_EQ(a.shape, std::vector<int64_t>{3});
+  EXPECT_EQ(a.f32, std::vector<float>(v, v + 3));
+  expect_error([&] { parse_npy(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size() - 1, "mem.npy"); },
+               "mem.npy: data size mismatch");
+  expect_error([] { parse_npy(nullptr, 0, "null.npy"); }, "null.npy: not a .npy file");
+}
+
 TEST(NpyInvalid, BadMagic) {
   test::TempDir dir;
   put(dir.file("m.npy"), "\x93NUMPX\x01\x00\x00\x00");

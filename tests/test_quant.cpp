@@ -10,6 +10,7 @@
 #include "format/gguf.h"
 #include "kernels/dispatch.h"
 #include "kernels/int_gemm.h"
+#include "quant/calibration.h"
 #include "quant/fixed_point.h"
 #include "quant/metrics.h"
 #include "backend/float_backend.h"
@@ -575,3 +576,32 @@ TEST(Perplexity, MatchesTheChunkedNllComputedHere) {
 
 }  // namespace
 }  // namespace autoneural
+
+namespace autoneural::quant {
+namespace {
+
+// Found by fuzz_json: a "format" (or "version") of another JSON type escaped Calibration::parse as a
+// nlohmann type_error instead of the reader's own error.
+TEST(CalibrationFile, FieldsOfAnotherTypeAreClearErrors) {
+  test::expect_error([] { Calibration::parse(R"({"format": 7, "version": 1})", "c.json"); },
+                     "c.json is not an autoneural calibration file");
+  test::expect_error([] { Calibration::parse(R"({"format": ["autoneural-calibration"]})", "c.json"); },
+                     "c.json is not an autoneural calibration file");
+  test::expect_error([] { Calibration::parse(R"({"format": "autoneural-calibration", "version": "1"})", "c.json"); },
+                     "c.json: unsupported calibration version");
+  test::expect_error([] { Calibration::parse(R"({"format": "autoneural-calibration"})", "c.json"); },
+                     "c.json: unsupported calibration version");
+  // The same for integer fields given as huge floats (UBSan, also found by fuzz_json).
+  test::expect_error(
+      [] {
+        Calibration::parse(R"({"format": "autoneural-calibration", "version": 1, "fingerprint": "f", "images": 1e300,
+                               "tensors": {}})", "c.json");
+      },
+      "c.json: malformed calibration file (field 'images' must be an integer");
+  const Calibration c = Calibration::parse(
+      R"({"format": "autoneural-calibration", "version": 1, "fingerprint": "f", "tensors": {}})", "c.json");
+  EXPECT_EQ(c.fingerprint, "f");
+}
+
+}  // namespace
+}  // namespace autoneural::quant

@@ -185,6 +185,32 @@ TEST(TokenizerVocab, HfLoaderErrors) {
   expect_error([&] { vocab_from_hf_dir(dir.path()); }, dir.file("tokenizer_config.json") + ": malformed JSON");
 }
 
+// The loader on file contents in memory (what fuzz_tokenizer runs). Found with the fuzz_tokenizer binary
+// (a timeout): an 85-byte tokenizer.json with one token at id 16777215 made the loader fill 16 million
+// gaps (over 10 s and 600 MB under ASan); ids that sparse are refused now.
+TEST(TokenizerVocab, HfFilesInMemoryAndSparseIds) {
+  HfTokenizerFiles files;
+  files.dir = "mem";
+  files.tokenizer_json = R"({"model":{"vocab":{"a":16777215},"merges":[]},"pre_tokenizer":{"type":"ByteLevel"}})";
+  expect_error([&] { vocab_from_hf_files(files); },
+               "mem/tokenizer.json: token ids are too sparse: the largest is 16777215 but there are 1 tokens");
+  files.tokenizer_json = R"({"model":{"vocab":{"a":0,"b":3},"merges":["a b"]},"pre_tokenizer":{"type":"ByteLevel"},
+                             "added_tokens":[{"id":6,"content":"<s>","special":true}]})";
+  expect_error([&] { vocab_from_hf_files(files); }, "token ids are too sparse: the largest is 6 but there are 3 tokens");
+  files.tokenizer_json = R"({"model":{"vocab":{"a":0,"b":3},"merges":["a b"]},"pre_tokenizer":{"type":"ByteLevel"},
+                             "added_tokens":[{"id":1,"content":"<s>","special":true}]})";
+  files.tokenizer_config = R"({"bos_token": "<s>", "add_bos_token": true})";
+  files.chat_template_jinja = "{{ x }}";
+  const VocabData v = vocab_from_hf_files(files);
+  ASSERT_EQ(v.tokens.size(), 4u);
+  EXPECT_EQ(v.tokens[2], "[PAD2]");
+  EXPECT_EQ(v.bos, 1);
+  EXPECT_TRUE(v.add_bos);
+  EXPECT_EQ(v.chat_template, "{{ x }}");
+  files.tokenizer_config = "[";
+  expect_error([&] { vocab_from_hf_files(files); }, "mem/tokenizer_config.json: malformed JSON");
+}
+
 // A GPT-2 style tokenizer.json with "a b" merge strings, an AddedToken-object bos, a non-special added
 // token and add_bos inferred from the post-processor.
 TEST(TokenizerVocab, HfVariants) {

@@ -39,6 +39,13 @@ nlohmann::json parse_json(std::string_view text, const std::string& label, const
 
 nlohmann::json parse_json_file(const std::string& path) { return parse_json(read_text_file(path), path); }
 
+int64_t json_int(const nlohmann::json& obj, const char* key, int64_t fallback) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer()) throw Error(std::string("field '") + key + "' must be an integer, not " + describe_json(*it));
+  return it->get<int64_t>();
+}
+
 std::string describe_json(const nlohmann::json& v) {
   if (v.is_string()) {
     std::string s = v.get<std::string>();

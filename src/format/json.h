@@ -3,6 +3,7 @@
 // levels overflow the stack. Messages describe a value (describe_json), never dump it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,5 +19,9 @@ nlohmann::json parse_json(std::string_view text, const std::string& label, const
 nlohmann::json parse_json_file(const std::string& path);
 // A short description for messages: "a string \"...\"", "an object of type \"Metaspace\"", "an array of 3".
 std::string describe_json(const nlohmann::json& value);
+// obj[key] as an integer; `fallback` when obj has no such key or it is null. Error "field 'KEY' must be an
+// integer" for any other type: nlohmann's value() would convert a float with a cast, undefined behaviour
+// for 1e300. Callers add the file name.
+int64_t json_int(const nlohmann::json& obj, const char* key, int64_t fallback);
 
 }  // namespace autoneural::format

@@ -181,9 +181,11 @@ int64_t NpyArray::size() const {
 
 NpyArray read_npy(const std::string& path) {
   const MappedFile file(path);
-  const uint8_t* p = file.data();
-  const size_t size = file.size();
-  if (size < kMagicLen + 2 || std::memcmp(p, kMagic, kMagicLen) != 0) fail(path, "not a .npy file (bad magic)");
+  return parse_npy(file.data(), file.size(), path);
+}
+
+NpyArray parse_npy(const uint8_t* p, size_t size, const std::string& path) {
+  if (!p || size < kMagicLen + 2 || std::memcmp(p, kMagic, kMagicLen) != 0) fail(path, "not a .npy file (bad magic)");
   const uint8_t major = p[6];
   size_t header_len = 0;
   size_t header_start = 0;

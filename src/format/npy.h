@@ -2,6 +2,7 @@
 // dumps and for reading reference outputs in tests.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,8 @@ struct NpyArray {
 };
 
 NpyArray read_npy(const std::string& path);  // throws Error on unsupported or malformed files
+// The same from a file image in memory; `label` names it in error messages.
+NpyArray parse_npy(const uint8_t* data, size_t size, const std::string& label);
 // Written atomically.
 void write_npy_f32(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 void write_npy_i32(const std::string& path, const int32_t* data, const std::vector<int64_t>& shape);

@@ -11,6 +11,7 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "autoneural/error.h"
 #include "format/mapped_file.h"
@@ -19,11 +20,15 @@ namespace autoneural::image {
 
 namespace {
 
-void check_size(int64_t w, int64_t h, const std::string& label) {
+bool size_ok(int64_t w, int64_t h, int64_t max_pixels) {
+  return w > 0 && h > 0 && w <= kMaxSide && h <= kMaxSide && w * h <= max_pixels;
+}
+
+void check_size(int64_t w, int64_t h, const std::string& label, int64_t max_pixels = kMaxPixels) {
   if (w <= 0 || h <= 0) throw Error(label + ": image has zero size (" + std::to_string(w) + "x" + std::to_string(h) + ")");
-  if (w > kMaxSide || h > kMaxSide || w * h > kMaxPixels)
+  if (!size_ok(w, h, max_pixels))
     throw Error(label + ": image too large: " + std::to_string(w) + "x" + std::to_string(h) + " (limit " +
-                std::to_string(kMaxSide) + " per side, " + std::to_string(kMaxPixels) + " pixels)");
+                std::to_string(kMaxSide) + " per side, " + std::to_string(max_pixels) + " pixels)");
 }
 
 // The EXIF orientation (1..8; 1 when absent or invalid) of an APP1 payload ("Exif\0\0" + TIFF data).
@@ -60,7 +65,7 @@ void png_read_fn(png_structp png, png_bytep out, png_size_t n) {
   r->pos += n;
 }
 
-Image decode_png(const uint8_t* data, size_t size, const std::string& label) {
+Image decode_png(const uint8_t* data, size_t size, const std::string& label, int64_t max_pixels) {
   PngReader reader{data, size, 0, "", {}};
   Image img;
   std::vector<png_bytep> rows;
@@ -76,9 +81,9 @@ Image decode_png(const uint8_t* data, size_t size, const std::string& label) {
   png_set_user_limits(png, kMaxSide, kMaxSide);
   png_read_info(png, info);
   const int64_t w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-  if (w <= 0 || h <= 0 || w > kMaxSide || h > kMaxSide || w * h > kMaxPixels) {
+  if (!size_ok(w, h, max_pixels)) {
     png_destroy_read_struct(&png, &info, nullptr);
-    check_size(w, h, label);
+    check_size(w, h, label, max_pixels);
   }
   // EXIF orientation from an eXIf chunk before the image data, as Pillow's exif_transpose reads it.
   png_uint_32 exif_size = 0;
@@ -127,7 +132,7 @@ void jpeg_emit_message(j_common_ptr cinfo, int level) {
   if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_error_exit(cinfo);
 }
 
-Image decode_jpeg(const uint8_t* data, size_t size, const std::string& label) {
+Image decode_jpeg(const uint8_t* data, size_t size, const std::string& label, int64_t max_pixels) {
   jpeg_decompress_struct cinfo;
   JpegError err;
   Image img;
@@ -146,9 +151,9 @@ Image decode_jpeg(const uint8_t* data, size_t size, const std::string& label) {
   jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
   jpeg_read_header(&cinfo, TRUE);
   const int64_t w = cinfo.image_width, h = cinfo.image_height;
-  if (w <= 0 || h <= 0 || w > kMaxSide || h > kMaxSide || w * h > kMaxPixels) {
+  if (!size_ok(w, h, max_pixels)) {
     jpeg_destroy_decompress(&cinfo);
-    check_size(w, h, label);
+    check_size(w, h, label, max_pixels);
   }
   for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
     if (m->marker == JPEG_APP0 + 1 && m->data_length > 6 && std::memcmp(m->data, "Exif\0\0", 6) == 0)
@@ -228,12 +233,12 @@ PixelExtent bmp_extent(const uint8_t* data, size_t size, int w, int h) {
   return {offset, row * static_cast<uint64_t>(h)};
 }
 
-Image decode_stb(const uint8_t* data, size_t size, const std::string& label) {
+Image decode_stb(const uint8_t* data, size_t size, const std::string& label, int64_t max_pixels) {
   if (size > static_cast<size_t>(INT32_MAX)) throw Error(label + ": file too large");
   int w = 0, h = 0, n = 0;
   if (!stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &n))
     throw Error(label + ": invalid image: " + (stbi_failure_reason() ? stbi_failure_reason() : "unknown error"));
-  check_size(w, h, label);
+  check_size(w, h, label, max_pixels);
   // stb_image pads missing pixel data with zeros; a truncated file is an error instead (as in Pillow).
   const PixelExtent e = data[0] == 'P' ? ppm_extent(data, size, w, h) : bmp_extent(data, size, w, h);
   if (e.bytes > 0 && e.offset + e.bytes > size)
@@ -279,13 +284,37 @@ Image apply_exif_orientation(const Image& in, int orientation) {
   return out;
 }
 
+namespace {
+std::optional<ImageFormat> detect_format(const uint8_t* data, size_t size) {
+  if (size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return ImageFormat::Png;
+  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return ImageFormat::Jpeg;
+  if (size >= 2 && data[0] == 'B' && data[1] == 'M') return ImageFormat::Bmp;
+  if (size >= 2 && data[0] == 'P' && (data[1] == '5' || data[1] == '6')) return ImageFormat::Ppm;
+  return std::nullopt;
+}
+}  // namespace
+
 Image decode_image(const uint8_t* data, size_t size, const std::string& label) {
   if (!data || size == 0) throw Error(label + ": empty file");
-  if (size >= 8 && std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) == 0) return decode_png(data, size, label);
-  if (size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) return decode_jpeg(data, size, label);
-  if (size >= 2 && ((data[0] == 'B' && data[1] == 'M') || (data[0] == 'P' && (data[1] == '5' || data[1] == '6'))))
-    return decode_stb(data, size, label);
-  throw Error(label + ": unsupported image format (expected PNG, JPEG, BMP, or binary PPM/PGM)");
+  const auto format = detect_format(data, size);
+  if (!format) throw Error(label + ": unsupported image format (expected PNG, JPEG, BMP, or binary PPM/PGM)");
+  return decode_image_as(*format, data, size, label);
+}
+
+Image decode_image_as(ImageFormat format, const uint8_t* data, size_t size, const std::string& label,
+                      int64_t max_pixels) {
+  if (!data || size == 0) throw Error(label + ": empty file");
+  if (detect_format(data, size) != format) {
+    static constexpr const char* kNames[] = {"PNG", "JPEG", "BMP", "binary PPM/PGM"};
+    throw Error(label + ": not a " + kNames[static_cast<int>(format)] + " file (no signature)");
+  }
+  switch (format) {
+    case ImageFormat::Png: return decode_png(data, size, label, max_pixels);
+    case ImageFormat::Jpeg: return decode_jpeg(data, size, label, max_pixels);
+    case ImageFormat::Bmp:
+    case ImageFormat::Ppm: return decode_stb(data, size, label, max_pixels);
+  }
+  throw Error(label + ": unknown image format");
 }
 
 Image load_image(const std::string& path) {

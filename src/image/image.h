@@ -19,8 +19,15 @@ struct Image {
 inline constexpr int kMaxSide = 32768;
 inline constexpr int64_t kMaxPixels = int64_t(1) << 28;
 
+enum class ImageFormat { Png, Jpeg, Bmp, Ppm };
+
 Image load_image(const std::string& path);
 Image decode_image(const uint8_t* data, size_t size, const std::string& label);
+// One decoder only (used by the per-format fuzz targets): input that does not start with that format's
+// signature is refused with an Error before the decoder sees it. A smaller max_pixels refuses larger
+// images before anything is allocated for them (the fuzz targets keep allocations small with it).
+Image decode_image_as(ImageFormat format, const uint8_t* data, size_t size, const std::string& label,
+                      int64_t max_pixels = kMaxPixels);
 // Raw pixels: channels 1 (gray), 3 (RGB) or 4 (RGBA, alpha dropped); stride in bytes between rows.
 Image image_from_rgb(const uint8_t* data, int width, int height, int channels, size_t stride);
 

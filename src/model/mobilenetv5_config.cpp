@@ -1,6 +1,7 @@
 #include "model/mobilenetv5_config.h"
 
 #include <charconv>
+#include <climits>
 #include <cmath>
 
 #include "autoneural/error.h"
@@ -217,16 +218,29 @@ MobileNetV5Config mobilenetv5_config_from_hf_json(const std::string& json_text, 
     } else {
       c = mobilenetv5_builtin(arch);
     }
-    c.stem_size = j.value("stem_size", c.stem_size);
+    // Integers read as integers: value<int>() would cast a float such as 1e300, undefined behaviour.
+    auto to_int = [](int64_t v, const std::string& key) {
+      if (v < INT32_MIN || v > INT32_MAX) throw Error("field '" + key + "' is out of range: " + std::to_string(v));
+      return static_cast<int>(v);
+    };
+    auto int_field = [&](const char* key, int fallback) { return to_int(format::json_int(j, key, fallback), key); };
+    c.stem_size = int_field("stem_size", c.stem_size);
     c.stem_bias = j.value("stem_bias", c.stem_bias);
     c.layer_scale = j.value("layer_scale", c.layer_scale);
-    if (j.contains("msfa_indices")) c.msfa_indices = j["msfa_indices"].get<std::vector<int>>();
-    c.msfa_output_channels = j.value("msfa_output_channels", j.value("hidden_size", c.msfa_output_channels));
+    if (j.contains("msfa_indices")) {
+      if (!j["msfa_indices"].is_array()) throw Error("field 'msfa_indices' must be an array of integers");
+      c.msfa_indices.clear();
+      for (const auto& v : j["msfa_indices"]) {
+        if (!v.is_number_integer()) throw Error("field 'msfa_indices' must be an array of integers");
+        c.msfa_indices.push_back(to_int(v.get<int64_t>(), "msfa_indices"));
+      }
+    }
+    c.msfa_output_channels = int_field("msfa_output_channels", int_field("hidden_size", c.msfa_output_channels));
     c.msfa_expansion = j.value("msfa_expansion", c.msfa_expansion);
-    c.msfa_output_resolution = j.value("msfa_output_resolution", c.msfa_output_resolution);
+    c.msfa_output_resolution = int_field("msfa_output_resolution", c.msfa_output_resolution);
     c.eps = j.value("rms_norm_eps", c.eps);
-    c.image_size = j.value("image_size", c.image_size);
-    c.in_channels = j.value("num_channels", c.in_channels);
+    c.image_size = int_field("image_size", c.image_size);
+    c.in_channels = int_field("num_channels", c.in_channels);
     if (j.contains("pad_type") && j["pad_type"] != "same")
       throw Error("pad_type '" + j["pad_type"].get<std::string>() + "' is not supported (only 'same')");
     if (j.contains("hidden_act") && j["hidden_act"] != "gelu_pytorch_tanh")

@@ -1,6 +1,9 @@
 #include "model/vision_loader.h"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 
 #include "autoneural/error.h"
@@ -39,16 +42,16 @@ VisionFileInfo vision_info_from_hf_config(const nlohmann::json& j, const std::st
     c.gelu_tanh = act == "gelu_pytorch_tanh";
     c.bias = j.value("projector_bias", true);
     c.in_dim = info.encoder.msfa_output_channels;
-    c.hidden_dim = j.value("projector_hidden_size", int64_t(0));
+    c.hidden_dim = format::json_int(j, "projector_hidden_size", 0);
     const auto& text = j.value("text_config", nlohmann::json::object());
-    c.out_dim = text.value("hidden_size", int64_t(0));
+    c.out_dim = format::json_int(text, "hidden_size", 0);
     if (c.hidden_dim <= 0 || c.out_dim <= 0)
       throw Error("projector_hidden_size and text_config.hidden_size must be positive");
     auto& t = info.tokens;
-    t.image_token_id = checked_id(j.value("image_token_id", int64_t(-1)), "image_token_id", cfg_path);
-    t.image_start_id = checked_id(j.value("image_start_token_id", int64_t(-1)), "image_start_token_id", cfg_path);
-    t.image_end_id = checked_id(j.value("image_end_token_id", int64_t(-1)), "image_end_token_id", cfg_path);
-    t.tokens_per_image = j.value("mm_tokens_per_image", int64_t(0));
+    t.image_token_id = checked_id(format::json_int(j, "image_token_id", -1), "image_token_id", cfg_path);
+    t.image_start_id = checked_id(format::json_int(j, "image_start_token_id", -1), "image_start_token_id", cfg_path);
+    t.image_end_id = checked_id(format::json_int(j, "image_end_token_id", -1), "image_end_token_id", cfg_path);
+    t.tokens_per_image = format::json_int(j, "mm_tokens_per_image", 0);
   } catch (const nlohmann::json::exception& e) {
     throw Error(cfg_path + ": bad field: " + e.what());
   } catch (const Error& e) {
@@ -62,7 +65,8 @@ VisionFileInfo vision_info_from_hf_config(const nlohmann::json& j, const std::st
     if (!p.is_object()) throw Error(pre_path + ": not a JSON object");
     try {
       if (p.contains("size") && p["size"].is_object()) {
-        const int h = p["size"].value("height", 0), w = p["size"].value("width", 0);
+        const int64_t h64 = format::json_int(p["size"], "height", 0), w64 = format::json_int(p["size"], "width", 0);
+        const int h = static_cast<int>(std::clamp<int64_t>(h64, -1, INT32_MAX)), w = static_cast<int>(std::clamp<int64_t>(w64, -1, INT32_MAX));
         if (h != w) throw Error("size must be square, got " + std::to_string(h) + "x" + std::to_string(w));
         check_image_sides(h, w, "size");
         info.preprocess.image_size = h;

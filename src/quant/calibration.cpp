@@ -149,15 +149,17 @@ Calibration Calibration::parse(const std::string& text, const std::string& path)
   } catch (const Error&) {
     j = nullptr;  // reported below as what it is not
   }
-  if (!j.is_object() || j.value("format", "") != "autoneural-calibration")
+  // Compared as JSON values, not read with value(): a "format" or "version" of another type is an answer,
+  // not a json::type_error (found by fuzz_json).
+  if (!j.is_object() || !j.contains("format") || j.at("format") != "autoneural-calibration")
     throw Error(path + " is not an autoneural calibration file (written by `autoneural calibrate`)");
-  if (j.value("version", 0) != 1) throw Error(path + ": unsupported calibration version");
+  if (!j.contains("version") || j.at("version") != 1) throw Error(path + ": unsupported calibration version");
   Calibration c;
   try {
     c.fingerprint = j.at("fingerprint").get<std::string>();
     c.model_name = j.value("model", "");
-    c.images = j.value("images", int64_t(0));
-    c.prompts = j.value("prompts", int64_t(0));
+    c.images = format::json_int(j, "images", 0);
+    c.prompts = format::json_int(j, "prompts", 0);
     for (const auto& [name, v] : j.at("tensors").items()) {
       TensorCalibration t;
       t.min = v.at("min").get<float>();
@@ -166,7 +168,7 @@ Calibration Calibration::parse(const std::string& text, const std::string& path)
       t.p_hi = v.at("p99.99").get<float>();
       t.mse8 = {v.at("mse8").at(0).get<float>(), v.at("mse8").at(1).get<float>()};
       t.mse16 = {v.at("mse16").at(0).get<float>(), v.at("mse16").at(1).get<float>()};
-      t.count = v.value("count", int64_t(0));
+      t.count = format::json_int(v, "count", 0);
       if (!(t.min <= t.max)) throw Error("min > max for " + name);
       c.tensors[name] = t;
     }

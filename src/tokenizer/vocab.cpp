@@ -33,7 +33,9 @@ bool is_llama3_family(std::string_view pre) {
 
 using format::read_text_file;
 
-json parse_json_file(const std::string& path) { return format::parse_json(read_text_file(path), path, "malformed JSON"); }
+json parse_json_text(const std::string& text, const std::string& path) {
+  return format::parse_json(text, path, "malformed JSON");
+}
 
 // Special-token fields in tokenizer_config.json are either a plain string or an AddedToken object
 // {"content": ...}; null means "not set".
@@ -164,8 +166,24 @@ VocabData vocab_from_gguf(const format::GgufFile& g) {
 
 VocabData vocab_from_hf_dir(const std::string& dir) {
   namespace fs = std::filesystem;
-  const std::string tok_path = (fs::path(dir) / "tokenizer.json").string();
-  const json tj = parse_json_file(tok_path);
+  HfTokenizerFiles files;
+  files.dir = dir;
+  files.tokenizer_json = read_text_file((fs::path(dir) / "tokenizer.json").string());
+  auto optional_file = [&](const char* name) -> std::optional<std::string> {
+    const fs::path path = fs::path(dir) / name;
+    if (!fs::exists(path)) return std::nullopt;
+    return read_text_file(path.string());
+  };
+  files.tokenizer_config = optional_file("tokenizer_config.json");
+  files.special_tokens_map = optional_file("special_tokens_map.json");
+  files.chat_template_jinja = optional_file("chat_template.jinja");
+  return vocab_from_hf_files(files);
+}
+
+VocabData vocab_from_hf_files(const HfTokenizerFiles& files) {
+  namespace fs = std::filesystem;
+  const std::string tok_path = (fs::path(files.dir) / "tokenizer.json").string();
+  const json tj = parse_json_text(files.tokenizer_json, tok_path);
   if (!tj.is_object()) throw Error(tok_path + ": expected a JSON object");
   auto need = [&](const json& obj, const char* key, const std::string& where) -> const json& {
     auto it = obj.find(key);
@@ -203,6 +221,12 @@ VocabData vocab_from_hf_dir(const std::string& dir) {
       max_id = std::max(max_id, check_id(a["id"], "added token"));
     }
     if (max_id < 0) throw Error(tok_path + ": empty vocabulary");
+    // Gaps are filled, but a few bytes must not make us allocate millions of them: at most half of the
+    // ids may be unassigned.
+    const size_t entries = vocab.size() + added.size();
+    if (static_cast<uint64_t>(max_id) + 1 > 2 * static_cast<uint64_t>(entries))
+      throw Error(tok_path + ": token ids are too sparse: the largest is " + std::to_string(max_id) + " but there are " +
+                  std::to_string(entries) + " tokens (at most half of the ids may be unassigned)");
     v.tokens.assign(static_cast<size_t>(max_id + 1), std::string());
     v.token_types.assign(v.tokens.size(), TOKEN_TYPE_UNUSED);
     std::vector<bool> filled(v.tokens.size(), false);
@@ -240,12 +264,12 @@ VocabData vocab_from_hf_dir(const std::string& dir) {
   }
 
   // Special-token strings and flags.
-  const fs::path cfg_path = fs::path(dir) / "tokenizer_config.json";
-  const fs::path map_path = fs::path(dir) / "special_tokens_map.json";
+  const fs::path cfg_path = fs::path(files.dir) / "tokenizer_config.json";
+  const fs::path map_path = fs::path(files.dir) / "special_tokens_map.json";
   json cfg = json::object();
   json smap = json::object();
-  if (fs::exists(cfg_path)) cfg = parse_json_file(cfg_path.string());
-  if (fs::exists(map_path)) smap = parse_json_file(map_path.string());
+  if (files.tokenizer_config) cfg = parse_json_text(*files.tokenizer_config, cfg_path.string());
+  if (files.special_tokens_map) smap = parse_json_text(*files.special_tokens_map, map_path.string());
   if (!cfg.is_object()) throw Error(cfg_path.string() + ": expected a JSON object");
   if (!smap.is_object()) throw Error(map_path.string() + ": expected a JSON object");
 
@@ -309,8 +333,8 @@ VocabData vocab_from_hf_dir(const std::string& dir) {
     } else {
       throw Error(cfg_path.string() + ": \"chat_template\" must be a string or a list");
     }
-  } else if (const fs::path jinja = fs::path(dir) / "chat_template.jinja"; fs::exists(jinja)) {
-    v.chat_template = read_text_file(jinja.string());
+  } else if (files.chat_template_jinja) {
+    v.chat_template = *files.chat_template_jinja;
   }
   validate_vocab(v, tok_path);
   return v;

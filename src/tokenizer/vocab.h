@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,14 @@ VocabData vocab_from_gguf(const format::GgufFile& gguf);
 // special_tokens_map.json for the special-token strings). Throws Error naming the file on malformed JSON,
 // missing fields or an unsupported model / pre-tokenizer.
 VocabData vocab_from_hf_dir(const std::string& dir);
+
+// The contents of those files (nullopt: the file is absent); `dir` only names them in error messages.
+struct HfTokenizerFiles {
+  std::string dir;
+  std::string tokenizer_json;
+  std::optional<std::string> tokenizer_config, special_tokens_map, chat_template_jinja;
+};
+VocabData vocab_from_hf_files(const HfTokenizerFiles& files);
 
 // Writes the same tokenizer keys llama.cpp's converter writes. Absent special ids (-1), an empty `pre`
 // and an empty chat template are not written.

@@ -1,0 +1,6 @@
+// libFuzzer target for the PNG decoder alone (decode_image_as), then preprocessing. See image_target.h.
+#include "image_target.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return autoneural::fuzz::fuzz_decoder(autoneural::image::ImageFormat::Png, data, size);
+}
