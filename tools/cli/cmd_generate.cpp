@@ -76,6 +76,7 @@ int cmd_generate(int argc, char** argv) {
     return 0;
   }
   std::fputc('\n', stdout);
+  std::fflush(stdout);  // before the summary on stderr, also when both go to one pipe
   if (!quiet) {
     const double gen_tokens = static_cast<double>(result.tokens.size());
     std::fprintf(stderr,

@@ -88,6 +88,7 @@ int cmd_run(int argc, char** argv) {
     }
     const auto r = chat.send(text, imgs, gen, print_piece, image_options);
     std::fputc('\n', stdout);
+    std::fflush(stdout);  // before the summary on stderr, also when both go to one pipe
     if (!quiet) print_stats(r, static_cast<int>(imgs.size()));
   };
 
