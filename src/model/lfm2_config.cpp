@@ -80,10 +80,12 @@ Lfm2Config lfm2_config_from_hf_json(const std::string& json_text, const std::str
   const nlohmann::json j = format::parse_json(json_text, label);
   if (!j.is_object()) throw Error(label + ": expected a JSON object");
   auto get_int = [&](const char* key, std::optional<int64_t> fallback = std::nullopt) -> int64_t {
-    if (j.contains(key) && j[key].is_number_integer()) return j[key].get<int64_t>();
-    if (j.contains(key) && !j[key].is_null()) throw Error(label + ": field '" + key + "' must be an integer");
-    if (fallback) return *fallback;
-    throw Error(label + ": missing field '" + key + "'");
+    if (!fallback && (!j.contains(key) || j[key].is_null())) throw Error(label + ": missing field '" + key + "'");
+    try {
+      return format::json_int(j, key, fallback.value_or(0));
+    } catch (const Error& e) {
+      throw Error(label + ": " + e.what());
+    }
   };
   auto get_num = [&](const char* key, double fallback) -> double {
     if (!j.contains(key) || j[key].is_null()) return fallback;
